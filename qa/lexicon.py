@@ -1,0 +1,85 @@
+"""Everyday words patients use, mapped to the words the articles use.
+
+Keyed by keyword stem (see ``textnorm.keyword_tokens``); the values are added to
+the keyword query with a lower weight. This is vocabulary, not answers: each
+entry says that a lay word and an article word name the same thing.
+"""
+
+from __future__ import annotations
+
+_GROUPS: list[tuple[list[str], list[str]]] = [
+    (["hurt", "hurts", "painful", "pain", "sore", "ouch", "ache", "sting"],
+     ["pain", "discomfort", "numbing", "sore", "tolerated", "sensations", "pinpricks"]),
+    (["cost", "price", "pricey", "expensive", "cheap", "cheaper", "afford", "money", "affordable"],
+     ["expensive"]),
+    (["treatments", "visits", "appointments", "rounds", "times", "goes"], ["sessions"]),
+    (["often", "frequently", "frequency", "apart", "interval", "between", "wait", "gap"],
+     ["interval", "apart", "weeks", "months", "between"]),
+    (["heal", "healing", "recover", "recovery", "downtime", "off"],
+     ["recovery", "downtime", "resume", "healing"]),
+    (["sun", "sunlight", "sunbathe", "tan", "tanning", "beach", "outside", "outdoors"],
+     ["sun", "sunscreen", "spf", "exposure", "uv"]),
+    (["red", "redness", "pink", "flushed"], ["redness"]),
+    (["bleed", "bleeding", "blood"], ["bleeding", "pinpoint"]),
+    (["deep", "deeper", "depth", "long", "length", "mm", "millimeter", "millimetre"],
+     ["depth", "depths", "mm", "deeper"]),
+    (["dark", "black", "brown", "ethnic", "ethnicity", "colour", "color", "asian", "olive"],
+     ["complexions", "tones", "types", "ethnicity", "dark"]),
+    (["numb", "numbing", "anesthetic", "anaesthetic", "anesthesia", "lidocaine"],
+     ["numbing", "anesthetic", "cream"]),
+    (["home", "diy", "myself", "yourself", "kit", "kits"], ["do-it-yourself", "home", "kits"]),
+    (["risk", "risks", "danger", "dangerous", "safe", "safety", "complication", "complications",
+      "bad", "wrong", "harm", "harmful", "wreck", "ruin"],
+     ["risks", "side", "effects", "safe", "complications"]),
+    (["result", "results", "improve", "improvement", "difference", "effective", "work", "works"],
+     ["results", "improvement", "effective"]),
+    (["keloid", "keloids", "hypertrophic", "raised"], ["keloid", "hypertrophic"]),
+    (["candidate", "suitable", "eligible", "qualify", "shouldn't", "avoid", "can't", "cannot"],
+     ["candidates", "suitable", "avoid"]),
+    (["laser", "lasers", "fraxel"], ["laser", "lasers", "resurfacing"]),
+    (["peel", "peels"], ["chemical", "peels"]),
+    (["breakout", "breakouts", "pimple", "pimples", "zit", "zits", "spots", "active"],
+     ["active", "acne", "breakouts", "lesions"]),
+    (["swollen", "swelling", "puffy", "puff"], ["swelling"]),
+    (["bruise", "bruises", "bruising"], ["bruising"]),
+    (["makeup", "foundation", "cover"], ["makeup"]),
+    (["collagen", "elastin", "regrow", "rebuild"], ["collagen", "elastin", "production"]),
+    (["serum", "serums", "products", "creams", "cream", "moisturizer", "moisturiser"],
+     ["serum", "serums", "products", "moisturiser", "cream"]),
+    (["long", "last", "minutes", "hours", "duration", "take"], ["minutes", "takes"]),
+    (["doctor", "dermatologist", "derm", "professional", "provider", "practitioner", "specialist"],
+     ["professional", "dermatologist", "provider", "qualified"]),
+    (["name", "names", "called", "aka"], ["names", "called", "referred"]),
+    (["pore", "pores"], ["pores", "pore"]),
+    (["wrinkle", "wrinkles", "lines", "aging", "ageing"], ["wrinkles", "fine", "lines"]),
+    (["pigment", "pigmentation", "hyperpigmentation", "spots", "marks", "discoloration"],
+     ["hyperpigmentation", "marks"]),
+    (["prp", "vampire", "plasma", "platelet"], ["prp", "platelet", "plasma"]),
+    (["infection", "infected", "bacteria", "germs", "sterile", "hygiene", "clean"],
+     ["infection", "bacteria", "sterile", "hygiene"]),
+    (["medicine", "medicines", "medication", "medications", "ibuprofen", "aspirin", "advil",
+      "nsaid", "nsaids", "pills", "painkillers"],
+     ["inflammatory", "medicines"]),
+    (["wash", "washing", "cleanse", "cleanser", "water"], ["wash", "water", "cleansers", "cleanse"]),
+    (["maintenance", "maintain", "yearly", "annually", "touch", "touchup", "touchups"],
+     ["maintenance", "year", "months"]),
+]
+
+
+def _stems(ws: list[str]) -> list[str]:
+    from .textnorm import keyword_tokens
+
+    out: list[str] = []
+    for w in ws:
+        out.extend(keyword_tokens(w))
+    return out
+
+
+def build_expansions() -> dict[str, set[str]]:
+    """Stem -> extra stems to add to a keyword query."""
+    table: dict[str, set[str]] = {}
+    for triggers, extra in _GROUPS:
+        extra_stems = set(_stems(extra))
+        for t in _stems(triggers):
+            table.setdefault(t, set()).update(extra_stems - {t})
+    return table

@@ -1,0 +1,169 @@
+"""Input validation and urgent-symptom triage: the checks that run before retrieval.
+
+Triage reads the patient's own words for signs that need a clinician now
+(infection, allergic reaction, bleeding that will not stop, severe or worsening
+pain, eye and vision problems). Recall comes first: a described symptom is
+urgent unless the sentence is plainly a general question about risks ("can it
+cause an infection?"), and ordinary words (bleed, hurt, red, swelling) alone
+never are.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .schema import Turn
+from .textnorm import normalize
+
+MAX_QUESTION_CHARS = 2000
+MAX_HISTORY_TURNS = 20
+MAX_TURN_CHARS = 8000
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@dataclass(frozen=True)
+class Validated:
+    """A clean question and history, or the reason they were refused."""
+
+    question: str
+    history: list[Turn]
+    error: str | None = None
+
+
+def clean_text(text: str) -> str:
+    """Remove control characters, normalise to NFC and trim; any script or emoji is kept."""
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return _CONTROL.sub("", text).strip()
+
+
+def validate(question: object, history: object = None) -> Validated:
+    """Check a question and its history; errors are friendly sentences for the user."""
+    if not isinstance(question, str):
+        return Validated("", [], "The question must be text.")
+    q = clean_text(question)
+    if not q or not any(ch.isalnum() for ch in q):
+        return Validated(q, [], "Please type a question about microneedling for acne scars.")
+    if len(q) > MAX_QUESTION_CHARS:
+        return Validated(
+            q[:MAX_QUESTION_CHARS], [],
+            f"Your question is {len(q):,} characters long; please keep it under "
+            f"{MAX_QUESTION_CHARS:,} characters.",
+        )
+    turns, err = parse_history(history)
+    if err:
+        return Validated(q, [], err)
+    return Validated(q, turns)
+
+
+def parse_history(history: object) -> tuple[list[Turn], str | None]:
+    """Turn a JSON-like history into ``Turn`` objects, or say what is wrong with it."""
+    if history is None:
+        return [], None
+    if not isinstance(history, list):
+        return [], "The history must be a list of {role, content} messages."
+    turns: list[Turn] = []
+    for i, item in enumerate(history):
+        if isinstance(item, Turn):
+            item = {"role": item.role, "content": item.content}
+        if not isinstance(item, dict) or set(item) - {"role", "content", "metadata", "options"}:
+            return [], f"History item {i + 1} must be an object with 'role' and 'content'."
+        role, content = item.get("role"), item.get("content")
+        if role not in ("user", "assistant"):
+            return [], f"History item {i + 1} has role {role!r}; use 'user' or 'assistant'."
+        if not isinstance(content, str):
+            return [], f"History item {i + 1} must have text 'content'."
+        turns.append(Turn(role=role, content=clean_text(content)[:MAX_TURN_CHARS]))
+    return turns[-MAX_HISTORY_TURNS:], None
+
+
+# --- urgent-symptom triage -------------------------------------------------------------
+
+_SYMPTOMS: dict[str, list[str]] = {
+    "infection": [
+        r"\bpus\b", r"\bpussy\b", r"\booz(e|es|ing)\b", r"\b(yellow|green|cloudy|smelly)\w* "
+        r"(discharge|fluid|crust|stuff|gunk|goo)", r"\bdischarge\b", r"\bfever\w*", r"\bchills\b",
+        r"\bhigh temp", r"\btemperature of\b", r"\bred(ness)? (is |keeps |has )?(spread|spreading)",
+        r"\bspreading (redness|rash|red)", r"\bred streaks?\b", r"\bstreaks?\b",
+        r"\b(hot|warm|burning) (to the touch|and (red|swollen))", r"\b(red|swollen) and (hot|warm)\b",
+        r"\binfect(ed|ion)\b", r"\babscess", r"\bboils?\b",
+    ],
+    "allergic reaction": [
+        r"\b(lips?|tongue|throat|mouth|eyelids?)\b[^.?!]{0,30}\b(swell\w*|swollen|puff\w*|tight\w*|"
+        r"closing|itch\w*)", r"\bswollen (lips?|tongue|throat|mouth|eyes?|eyelids?)\b",
+        r"\bhives\b", r"\bwelts\b", r"\b(trouble|difficulty|hard|hard time|struggling|cant|can't|"
+        r"cannot|unable to) (to )?breath", r"\bshort(ness)? of breath", r"\bwheez",
+        r"\banaphyla", r"\ballergic reaction\b", r"\bbreathing (is )?(hard|difficult|trouble)",
+        r"\b(face|eyes?) (is |are )?swell\w* shut\b",
+    ],
+    "bleeding that will not stop": [
+        r"\bbleed\w* [^.?!]{0,20}(won'?t|wont|will not|doesn'?t|does not|didn'?t|did not|hasn'?t|has "
+        r"not|isn'?t|is not|not) (stop|stopping|slow)", r"\b(can'?t|cant|cannot|unable to) stop "
+        r"(the )?bleed", r"\bkeeps? (on )?bleeding\b", r"\bstill bleeding\b",
+        r"\bbleeding (a lot|heavily|profusely|badly|everywhere|non ?stop)", r"\bblood everywhere\b",
+        r"\bsoak(ed|ing) (through|the)", r"\bheavy bleeding\b",
+    ],
+    "severe or worsening pain": [
+        r"\b(severe|intense|extreme|unbearable|excruciating|horrible|terrible|agonizing|worst)\w* "
+        r"(pain|burning|ache)", r"\bpain\w* [^.?!]{0,25}(getting|gets|got|is getting|keeps getting|"
+        r"growing) worse", r"\bworsening pain\b", r"\bpain is (unbearable|severe|excruciating)",
+        r"\bthrobbing\b", r"\bunbearabl", r"\bexcruciating\b",
+    ],
+    "eye or vision problems": [
+        r"\b(vision|eyesight|sight)\b", r"\bblurr(y|ed|ing)\b", r"\bdouble vision\b",
+        r"\b(can'?t|cant|cannot) see\b", r"\beye\w* [^.?!]{0,20}(pain|hurt\w*|swell\w*|swollen|"
+        r"red|bleed\w*|burn\w*)", r"\bin (my|the) eye\b",
+    ],
+    "a medical emergency": [
+        r"\bchest pain\b", r"\bfaint(ed|ing)?\b", r"\bpassed out\b", r"\bunconscious\b",
+        r"\bseizure", r"\bcollaps(e|ed)\b",
+    ],
+}
+_COMPILED = {k: [re.compile(p) for p in v] for k, v in _SYMPTOMS.items()}
+
+# Signs that the person is describing what is happening to them now.
+_PRESENT = re.compile(
+    r"\b(i have|i've|ive|i got|i'm|im|i am|my|there'?s|it'?s|its|now|since|ago|yesterday|today|"
+    r"last night|this morning|still|getting worse|keeps?|won'?t|help|started|after my|after the)\b"
+)
+# A general question about risks, not a description.
+_GENERAL = re.compile(
+    r"^(can|could|does|do|will|would|is it possible|is there a (risk|chance)|what are the risks|"
+    r"how (likely|common|often|long)|what if)\b.*\b(cause|lead to|give|result in|get|risk|happen|"
+    r"common|normal|possible|likely)\b"
+    r"|\b(risk|chance|likelihood) of\b|\bside effects?\b"
+)
+
+
+@dataclass(frozen=True)
+class Triage:
+    """The result of reading a message for urgent symptoms."""
+
+    urgent: bool
+    concerns: tuple[str, ...] = ()
+
+
+def triage(text: str) -> Triage:
+    """Flag a message that describes symptoms needing a clinician now."""
+    norm = normalize(text)
+    concerns = tuple(k for k, pats in _COMPILED.items() if any(p.search(norm) for p in pats))
+    if not concerns:
+        return Triage(False)
+    if _GENERAL.search(norm) and not _PRESENT.search(norm):
+        return Triage(False)
+    return Triage(True, concerns)
+
+
+def urgent_notice(t: Triage) -> str:
+    """The first lines of an urgent answer."""
+    what = ", ".join(t.concerns)
+    return (
+        "**Please contact your clinician now, or call your local emergency number if it feels "
+        "severe or is getting worse quickly.**\n\n"
+        f"What you describe may need prompt medical attention ({what}). This assistant cannot "
+        "assess symptoms, and the articles below are general information, not a substitute for "
+        "being seen."
+    )

@@ -1,0 +1,152 @@
+"""Text normalisation, keyword tokenisation and spelling correction.
+
+Both the index and the queries go through ``keyword_tokens`` so that curly
+quotes, dashes, case, the corpus's three spellings of "microneedling" and
+plural/tense variants all meet on the same stems.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+
+import Stemmer
+
+_PUNCT = str.maketrans({
+    "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'",
+    "“": '"', "”": '"', "„": '"', "″": '"',
+    "–": "-", "—": "-", "―": "-", "−": "-", "‐": "-", "‑": "-",
+    "\u00a0": " ", "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "",
+})
+_WS = re.compile(r"\s+")
+# The articles write the procedure three ways; patients add more.
+_COMPOUNDS = [
+    (re.compile(r"\bmicro[\s-]*needl(?:e|es|ing|ling|eing|eling|in)\b"), "microneedling"),
+    (re.compile(r"\bmicroneedl(?:e|es|ling|eing|eling|in)\b"), "microneedling"),
+    (re.compile(r"\bderma[\s-]*(roller|pen|rolling)\b"), r"derma\1"),
+    (re.compile(r"\bpin[\s-]+point\b"), "pinpoint"),
+    (re.compile(r"\bplatelet[\s-]*rich[\s-]*plasma\b"), "prp platelet rich plasma"),
+    (re.compile(r"\bice[\s-]*pick\b"), "icepick"),
+    (re.compile(r"\bbox[\s-]*car\b"), "boxcar"),
+    (re.compile(r"\bdown[\s-]+time\b"), "downtime"),
+    (re.compile(r"\bsun[\s-]*screen\b"), "sunscreen"),
+]
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are aren't as at be because been before
+being below between both but by can can't cannot could couldn't did didn't do does doesn't doing
+don't down during each few for from further had hadn't has hasn't have haven't having he he'd
+he'll he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if in into
+is isn't it it's its itself let's me more most mustn't my myself no nor not of off on once only
+or other ought our ours ourselves out over own same shan't she she'd she'll she's should
+shouldn't so some such than that that's the their theirs them themselves then there there's
+these they they'd they'll they're they've this those through to too under until up very was
+wasn't we we'd we'll we're we've were weren't what what's when when's where where's which while
+who who's whom why why's with won't would wouldn't you you'd you'll you're you've your yours
+yourself yourselves also just get got gonna wanna will really u ur im ive dont doesnt cant
+isnt thing things much many lot lots please tell know say said like s
+""".split())
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+def normalize(text: str) -> str:
+    """Unicode-normalise, straighten quotes and dashes, lower-case, fold whitespace."""
+    text = unicodedata.normalize("NFKC", text).translate(_PUNCT).lower()
+    return _WS.sub(" ", text).strip()
+
+
+def join_compounds(norm: str) -> str:
+    """Write multi-word domain terms as one token (``micro needling`` → ``microneedling``)."""
+    for pattern, repl in _COMPOUNDS:
+        norm = pattern.sub(repl, norm)
+    return norm
+
+
+def words(text: str) -> list[str]:
+    """Normalised surface words, possessives dropped, compounds joined."""
+    out = []
+    for w in _WORD.findall(join_compounds(normalize(text))):
+        if w.endswith("'s"):
+            w = w[:-2]
+        out.append(w.replace("'", ""))
+    return out
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def content_words(text: str) -> list[str]:
+    """Surface words that carry meaning (stopwords dropped)."""
+    return [w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def keyword_tokens(text: str) -> list[str]:
+    """Stemmed content tokens: what the keyword index stores and matches."""
+    return [stem(w) for w in content_words(text)]
+
+
+def damerau_levenshtein(a: str, b: str, limit: int = 3) -> int:
+    """Optimal-string-alignment distance, giving up (returning ``limit``) once it exceeds it."""
+    if abs(len(a) - len(b)) >= limit:
+        return limit
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) >= limit:
+            return limit
+        prev2, prev = prev, cur
+    return min(prev[-1], limit)
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+class SpellCorrector:
+    """Maps a misspelt query word to the closest word of the corpus vocabulary.
+
+    Symmetric-delete candidates (one deletion on each side covers insertions,
+    deletions, substitutions and transpositions), verified by edit distance.
+    Short words are left alone: at four letters a typo and a different word look
+    the same (``cost`` is one edit from ``most``).
+    """
+
+    def __init__(self, vocabulary: Iterable[str]):
+        self.counts = Counter(w for w in vocabulary if w.isalpha() and len(w) >= 3)
+        self._by_delete: dict[str, set[str]] = {}
+        for w in self.counts:
+            for key in {w} | _deletes(w):
+                self._by_delete.setdefault(key, set()).add(w)
+
+    def known(self, word: str) -> bool:
+        return word in self.counts
+
+    def correct(self, word: str) -> str | None:
+        """The corpus word meant by ``word``, or None when it is known or nothing is close."""
+        if len(word) < 5 or not word.isalpha() or word in self.counts or word in STOPWORDS:
+            return None
+        max_dist = 1 if len(word) <= 7 else 2
+        cands: set[str] = set()
+        for key in {word} | _deletes(word):
+            cands |= self._by_delete.get(key, set())
+        best: tuple[int, int, str] | None = None
+        for c in cands:
+            d = damerau_levenshtein(word, c, limit=max_dist + 1)
+            if d <= max_dist:
+                key = (d, -self.counts[c], c)
+                if best is None or key < best:
+                    best = key
+        return best[2] if best else None
