@@ -69,7 +69,9 @@ class ChunkerSettings:
 class Settings:
     """Where things live and which model embeds them."""
 
-    corpus_dir: Path = field(default_factory=lambda: Path(os.environ.get("QA_CORPUS_DIR", DEFAULT_CORPUS_DIR)))
-    index_dir: Path = field(default_factory=lambda: Path(os.environ.get("QA_INDEX_DIR", DEFAULT_INDEX_DIR)))
+    corpus_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("QA_CORPUS_DIR", DEFAULT_CORPUS_DIR)))
+    index_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("QA_INDEX_DIR", DEFAULT_INDEX_DIR)))
     model: str = field(default_factory=default_model)
     chunker: ChunkerSettings = field(default_factory=ChunkerSettings)
