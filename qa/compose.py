@@ -1,20 +1,222 @@
-"""Answer composition: a short Markdown answer built only from cited verbatim sentences."""
+"""Answer composition: short Markdown answers made only of verbatim, cited sentences.
+
+Sentences of the retrieved passages are scored against the question (dense
+similarity from vectors precomputed at build time, plus idf-weighted keyword
+coverage). The best few become the answer, each followed by the ``[n]`` of the
+passage it comes from. Statements that two articles both make are said once and
+cited to both; statements that differ (numbers, or "may benefit" against "should
+avoid") are listed per article under a line saying that the articles differ.
+Nothing is paraphrased, so the answer never states a fact no citation contains.
+"""
 
 from __future__ import annotations
 
-from .retrieval import Hit
-from .schema import Citation
+import math
+import re
+from dataclasses import dataclass, field
+
+from .chunking import Chunk, Sentence
+from .index import IndexData
+from .retrieval import Hit, Query
+from .textnorm import keyword_tokens, normalize
+
+MAX_ANSWER_CHARS = 1000
+MAX_SENTENCES = 4
 
 
-def cite(n: int, hit: Hit, title: str) -> Citation:
-    c = hit.chunk
-    return Citation(n=n, doc_id=c.doc_id, title=title, text=c.text, start=c.start, end=c.end,
-                    score=round(hit.score, 6))
+@dataclass(frozen=True)
+class ComposeWeights:
+    """How sentence evidence is scored and selected (chosen on the dev set)."""
+
+    dense: float = 0.55
+    lexical: float = 0.45
+    chunk_prior: float = 0.10
+    keep_ratio: float = 0.80  # further sentences must score this fraction of the best
+    same_statement: float = 0.90  # sentence cosine above which two sentences say the same
+    topic_overlap: float = 0.45  # sentence cosine above which two sentences are on one topic
 
 
-def compose_simple(hits: list[Hit], titles: dict[str, str]) -> tuple[str, list[Citation]]:
-    """Quote the best passage with ``[1]`` (placeholder until sentence-level composition)."""
-    if not hits:
-        return "", []
-    best = hits[0]
-    return f"{best.chunk.text} [1]", [cite(1, best, titles[best.chunk.doc_id])]
+@dataclass
+class Evidence:
+    """A candidate sentence with its scores and the retrieved passage it is cited from."""
+
+    idx: int
+    sentence: Sentence
+    chunk: Chunk
+    hit_rank: int
+    dense: float
+    lexical: float
+    score: float
+
+
+@dataclass
+class Composition:
+    """The answer's lines and the passages they cite, in ``[n]`` order."""
+
+    markdown: str
+    cited: list[Hit] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    differ: bool = False
+
+
+_NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+                 "seven": "7", "eight": "8", "nine": "9", "ten": "10", "twelve": "12",
+                 "few": "few", "couple": "2", "several": "several"}
+_NUM = re.compile(r"\b(\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")\b")
+_NEGATIVE = re.compile(
+    r"\b(avoid|not (be )?(suitable|good candidates?|recommended|for everyone)|can'?t be done|"
+    r"cannot be done|should not|shouldn'?t|not suitable|worsen|do not|don'?t)\b")
+_POSITIVE = re.compile(r"\b(may (also )?benefit|suitable for|safe for|can be performed|"
+                       r"regardless of|works? (well|efficiently)|effective)\b")
+
+
+def numbers(text: str) -> frozenset[str]:
+    """Numeric facts in a sentence, digits and number words alike (``four to six`` → {4, 6})."""
+    return frozenset(_NUMBER_WORDS.get(m, m) for m in _NUM.findall(normalize(text)))
+
+
+class Composer:
+    """Turns retrieved passages into an extractive, cited answer."""
+
+    def __init__(self, data: IndexData, weights: ComposeWeights | None = None):
+        self.data = data
+        self.w = weights or ComposeWeights()
+        self.sent_stems = [frozenset(keyword_tokens(s.text)) for s in data.sentences]
+        df: dict[str, int] = {}
+        for stems in self.sent_stems:
+            for t in stems:
+                df[t] = df.get(t, 0) + 1
+        n = len(self.sent_stems)
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.max_idf = math.log(1 + n)
+        self.by_chunk: dict[int, list[int]] = {}
+        for i, chunk_ids in enumerate(data.sentence_chunks):
+            for c in chunk_ids:
+                self.by_chunk.setdefault(c, []).append(i)
+
+    # -- scoring ---------------------------------------------------------------------
+    def term_weight(self, stem: str) -> float:
+        return self.idf.get(stem, self.max_idf)
+
+    def lexical(self, q: Query, stems: frozenset[str]) -> float:
+        """Idf-weighted share of the question's terms that the sentence contains."""
+        terms = set(q.stems)
+        if not terms:
+            return 0.0
+        total = sum(self.term_weight(t) for t in terms)
+        got = sum(self.term_weight(t) for t in terms if t in stems)
+        extra = 0.3 * sum(self.term_weight(t) for t in set(q.expansions) if t in stems)
+        return min(1.0, (got + extra) / total)
+
+    def evidence(self, q: Query, hits: list[Hit], only_doc: str | None = None) -> list[Evidence]:
+        """Score every sentence of the retrieved passages (or of one article), best first."""
+        rank_of: dict[int, int] = {h.chunk.chunk_id: r for r, h in enumerate(hits)}
+        if only_doc is None:
+            cand: dict[int, int] = {}
+            for r, h in enumerate(hits):
+                for i in self.by_chunk.get(h.chunk.chunk_id, []):
+                    cand.setdefault(i, r)
+        else:
+            cand = {i: 0 for i, s in enumerate(self.data.sentences) if s.doc_id == only_doc}
+        idxs = [i for i in cand if self.data.sentences[i].kind in ("body", "byline")]
+        if not idxs or q.vector is None:
+            return []
+        dense = self.data.sentence_vectors[idxs] @ q.vector
+        out = []
+        for i, d in zip(idxs, dense, strict=True):
+            chunk_id = min(self.data.sentence_chunks[i], key=lambda c: rank_of.get(c, 10**6))
+            r = rank_of.get(chunk_id, len(hits))
+            lex = self.lexical(q, self.sent_stems[i])
+            score = (self.w.dense * float(d) + self.w.lexical * lex
+                     + self.w.chunk_prior / math.sqrt(1 + r))
+            out.append(Evidence(i, self.data.sentences[i], self.data.chunks[chunk_id], r,
+                                float(d), lex, score))
+        out.sort(key=lambda e: -e.score)
+        return out
+
+    def sim(self, a: Evidence, b: Evidence) -> float:
+        v = self.data.sentence_vectors
+        return float(v[a.idx] @ v[b.idx])
+
+    # -- selection -------------------------------------------------------------------
+    def select(self, ev: list[Evidence]) -> list[list[Evidence]]:
+        """The best sentences, as groups of sentences that make the same statement."""
+        if not ev:
+            return []
+        best = ev[0]
+        groups: list[list[Evidence]] = [[best]]
+        chars = len(best.sentence.text)
+        for e in ev[1:]:
+            if e.score < self.w.keep_ratio * best.score:
+                break
+            same = next((g for g in groups if self.sim(g[0], e) >= self.w.same_statement), None)
+            if same is not None:
+                if all(x.sentence.doc_id != e.sentence.doc_id for x in same):
+                    same.append(e)  # another article says the same: cite it too
+                continue
+            if len(groups) >= MAX_SENTENCES or chars + len(e.sentence.text) > MAX_ANSWER_CHARS - 250:
+                continue
+            groups.append([e])
+            chars += len(e.sentence.text)
+        return groups
+
+    def differ(self, groups: list[list[Evidence]]) -> bool:
+        """Whether statements of different articles on one topic disagree."""
+        heads = [g[0] for g in groups]
+        for i, a in enumerate(heads):
+            for b in heads[i + 1:]:
+                if a.sentence.doc_id == b.sentence.doc_id or self.sim(a, b) < self.w.topic_overlap:
+                    continue
+                na, nb = numbers(a.sentence.text), numbers(b.sentence.text)
+                if na and nb and na != nb:
+                    return True
+                ta, tb = normalize(a.sentence.text), normalize(b.sentence.text)
+                if (bool(_NEGATIVE.search(ta)) != bool(_NEGATIVE.search(tb))
+                        and (_POSITIVE.search(ta) or _POSITIVE.search(tb)
+                             or _NEGATIVE.search(ta) or _NEGATIVE.search(tb))):
+                    return True
+        return False
+
+    # -- writing ---------------------------------------------------------------------
+    def compose(self, q: Query, hits: list[Hit]) -> Composition:
+        """Write the answer from the best evidence; empty when there is none."""
+        ev = self.evidence(q, hits)
+        groups = self.select(ev)
+        if not groups:
+            return Composition("")
+        hit_by_chunk = {h.chunk.chunk_id: h for h in hits}
+        cited: list[Hit] = []
+        number: dict[int, int] = {}
+
+        def marker(e: Evidence) -> str:
+            cid = e.chunk.chunk_id
+            if cid not in number:
+                cited.append(hit_by_chunk[cid])
+                number[cid] = len(cited)
+            return f"[{number[cid]}]"
+
+        # Keep each article's sentences in reading order, articles in order of relevance.
+        order: dict[str, int] = {}
+        for g in groups:
+            order.setdefault(g[0].sentence.doc_id, len(order))
+        groups.sort(key=lambda g: (order[g[0].sentence.doc_id], g[0].sentence.start))
+        differ = len(order) > 1 and self.differ(groups)
+        lines: list[str] = []
+        titles = {d.id: d.title for d in self.data.documents.values()}
+        if differ:
+            lines.append("The articles differ on this:")
+            for g in groups:
+                for e in g:
+                    lines.append(f"- *{titles[e.sentence.doc_id]}*: {e.sentence.text} {marker(e)}")
+        else:
+            for g in groups:
+                marks = "".join(marker(e) for e in g)
+                lines.append(f"{g[0].sentence.text} {marks}")
+        text = ("\n" if differ else "\n\n").join(lines)
+        evidence = [e for g in groups for e in g]
+        return Composition(text, cited, evidence, differ)
+
+    def best_in_article(self, q: Query, doc_id: str) -> Evidence | None:
+        """The article's best sentence for the question (staff comparison view)."""
+        ev = self.evidence(q, [], only_doc=doc_id)
+        return ev[0] if ev else None

@@ -39,6 +39,7 @@ class Query:
     expansions: list[str] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)  # content words the corpus never uses
+    vector: np.ndarray | None = None  # the dense query vector, once encoded
 
 
 @dataclass
@@ -94,7 +95,9 @@ class Retriever:
         return np.asarray(scores, dtype=np.float32)
 
     def dense_scores(self, q: Query) -> np.ndarray:
-        vec = self.data.encoder.encode_query(q.text or q.raw)
+        if q.vector is None:
+            q.vector = self.data.encoder.encode_query(q.text or q.raw)
+        vec = q.vector
         n = len(self.data.chunks)
         sims, ids = self.data.dense.search(vec[None, :], n)
         out = np.full(n, -1.0, dtype=np.float32)

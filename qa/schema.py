@@ -43,6 +43,23 @@ class Citation:
 
 
 @dataclass
+class ArticleView:
+    """One article's best evidence for a question (the staff comparison view).
+
+    ``passage`` is None when the article does not cover the question;
+    ``highlight_start``/``highlight_end`` mark its best sentence in the article.
+    """
+
+    doc_id: str
+    title: str
+    publisher: str | None
+    covered: bool
+    passage: Passage | None = None
+    highlight_start: int | None = None
+    highlight_end: int | None = None
+
+
+@dataclass
 class Answer:
     """What ``QA.ask`` returns and ``qa ask --json`` prints."""
 

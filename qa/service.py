@@ -7,12 +7,24 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from .compose import Composer
 from .config import DISCLAIMER, RETRIEVED_K, Settings
+from .corpus import Document
 from .errors import IndexMissingError
 from .index import IndexData, build, load
-from .retrieval import Hit, Retriever
-from .safety import Triage, triage, urgent_notice, validate
-from .schema import Answer, Passage, Turn
+from .retrieval import Hit, Query, Retriever
+from .safety import triage, urgent_notice, validate
+from .schema import Answer, ArticleView, Citation, Passage, Turn
+from .scope import Scope, followup_query, is_personal_decision
+
+NOT_FOUND = (
+    "The five articles don't cover this, so I can't answer it from them. "
+    "Please ask a dermatologist or the clinic treating you."
+)
+PERSONAL_NOTE = (
+    "Whether it is right for you is a decision to make with a qualified professional who can "
+    "examine your skin; the articles give only these general points."
+)
 
 
 class QA:
@@ -22,6 +34,8 @@ class QA:
         self.data = data
         self.settings = settings
         self.retriever = Retriever(data)
+        self.composer = Composer(data)
+        self.scope = Scope(self.retriever, self.composer)
         self.titles = {d.id: d.title for d in data.documents.values()}
 
     @classmethod
@@ -45,6 +59,15 @@ class QA:
             data = load(settings)
         return cls(data, settings)
 
+    @property
+    def documents(self) -> list[Document]:
+        """The articles, in corpus order (for the source viewer)."""
+        return list(self.data.documents.values())
+
+    def document(self, doc_id: str) -> Document:
+        """One article by id (``KeyError`` if unknown)."""
+        return self.data.documents[doc_id]
+
     def ask(self, question: str, history: list[Turn] | list[dict] | None = None) -> Answer:
         """Answer one question; never raises for bad input (status ``invalid`` instead)."""
         t0 = time.perf_counter()
@@ -52,30 +75,69 @@ class QA:
         if v.error:
             return Answer(question=v.question, status="invalid", answer=v.error,
                           disclaimer=DISCLAIMER, timings_ms=_timings(t0, t0, t0))
-        tri = triage(v.question)
-        q = self.retriever.analyse(v.question)
+        query_text = followup_query(v.question, v.history)
+        q = self.retriever.analyse(query_text)
         hits = self.retriever.search(q, k=RETRIEVED_K)
         t1 = time.perf_counter()
-        answer = self._compose(v.question, hits, tri)
+        answer = self._answer(v.question, q, hits)
         t2 = time.perf_counter()
         answer.timings_ms = _timings(t0, t1, t2)
         return answer
 
-    def _compose(self, question: str, hits: list[Hit], tri: Triage) -> Answer:
-        from .compose import compose_simple
-
-        text, citations = compose_simple(hits, self.titles)
-        status = "answered"
+    def _answer(self, question: str, q: Query, hits: list[Hit]) -> Answer:
+        retrieved = [self.passage(h) for h in hits]
+        tri = triage(question)
+        comp = self.composer.compose(q, hits)
+        verdict = self.scope.judge(question, q, comp)
+        text, citations = "", []
+        if verdict.covered and comp.markdown:
+            text = comp.markdown
+            citations = [self.citation(n, h) for n, h in enumerate(comp.cited, 1)]
+            if is_personal_decision(question):
+                text = f"{text}\n\n{PERSONAL_NOTE}"
         if tri.urgent:
-            status = "urgent"
-            text = urgent_notice(tri) + ("\n\n" + text if text else "")
-        return Answer(question=question, status=status, answer=text, citations=citations,
-                      retrieved=[self.passage(h) for h in hits], disclaimer=DISCLAIMER)
+            notice = urgent_notice(tri)
+            if citations:
+                notice += "\n\nWhat the articles say:\n\n" + text
+            return Answer(question=question, status="urgent", answer=notice, citations=citations,
+                          retrieved=retrieved, disclaimer=DISCLAIMER)
+        if not citations:
+            return Answer(question=question, status="not_found", answer=NOT_FOUND,
+                          retrieved=retrieved, disclaimer=DISCLAIMER)
+        return Answer(question=question, status="answered", answer=text, citations=citations,
+                      retrieved=retrieved, disclaimer=DISCLAIMER)
+
+    def compare(self, question: str, history: list[Turn] | list[dict] | None = None
+                ) -> list[ArticleView]:
+        """What each article says about a question: its best passage, or not covered."""
+        v = validate(question, history)
+        if v.error:
+            return []
+        q = self.retriever.analyse(followup_query(v.question, v.history))
+        hits = self.retriever.search(q, k=len(self.data.chunks))
+        views = []
+        for doc in self.data.documents.values():
+            best = self.composer.best_in_article(q, doc.id)
+            covered = best is not None and self.scope.sentence_covers(q, best)
+            if not covered or best is None:
+                views.append(ArticleView(doc.id, doc.title, doc.publisher, False))
+                continue
+            hit = next((h for h in hits if h.chunk.chunk_id == best.chunk.chunk_id), None)
+            passage = self.passage(hit) if hit else Passage(
+                doc.id, doc.title, best.chunk.text, best.chunk.start, best.chunk.end, 0.0)
+            views.append(ArticleView(doc.id, doc.title, doc.publisher, True, passage,
+                                     best.sentence.start, best.sentence.end))
+        return views
 
     def passage(self, hit: Hit) -> Passage:
         c = hit.chunk
         return Passage(doc_id=c.doc_id, title=self.titles[c.doc_id], text=c.text, start=c.start,
                        end=c.end, score=round(hit.score, 6))
+
+    def citation(self, n: int, hit: Hit) -> Citation:
+        c = hit.chunk
+        return Citation(n=n, doc_id=c.doc_id, title=self.titles[c.doc_id], text=c.text,
+                        start=c.start, end=c.end, score=round(hit.score, 6))
 
 
 def _timings(t0: float, t1: float, t2: float) -> dict[str, float]:

@@ -1,0 +1,137 @@
+"""Is the question covered by the articles? Also: follow-ups and personal decisions.
+
+The decision comes from the evidence itself: how much of the question's meaning
+(its key terms, weighted by rarity) the best sentences contain, how close they
+are in meaning, and whether the question leans on words the articles never use.
+Requests that are not questions about the articles (write code, ignore your
+instructions, pretend to be a doctor) are out of scope whatever they mention.
+Thresholds are calibrated on tests/data/dev.jsonl; docs/decisions.md has the figures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .compose import Composer, Composition, Evidence
+from .retrieval import Query, Retriever
+from .schema import Turn
+from .textnorm import content_words, normalize
+
+
+@dataclass(frozen=True)
+class ScopeThresholds:
+    """Calibrated on the dev split (see docs/decisions.md)."""
+
+    min_dense: float = 0.30  # best sentence's cosine to the question
+    min_lexical: float = 0.25  # idf-weighted share of the question's terms in the best sentence
+    strong_dense: float = 0.55  # dense alone suffices above this
+    max_unknown_share: float = 0.5  # share of key-term weight the articles never use
+
+
+@dataclass
+class Verdict:
+    covered: bool
+    reason: str
+    features: dict[str, float] = field(default_factory=dict)
+
+
+# Requests to do something other than answer from the articles.
+_TASK_REQUEST = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompt|previous|above|"
+    r"articles?|guidelines)\b"
+    r"|\b(write|generate|compose|create|give me|tell me|make)\b.{0,30}\b(poem|song|story|essay|"
+    r"code|script|program|function|joke|haiku|letter|email|rap)\b"
+    r"|\b(pretend|act as|acting as|role ?play|you are now|from now on you|jailbreak|dan mode|"
+    r"developer mode)\b"
+    r"|\b(prescribe|diagnose me|diagnosis for me)\b"
+    r"|\b(python|javascript|sql|html|css|java|c\+\+|regex)\b"
+    r"|\bsystem prompt\b"
+)
+_PERSONAL = re.compile(
+    r"\b(should i|shall i|is it (right|good|ok|okay|worth it|a good idea) for (me|my)|"
+    r"am i (a )?(good |suitable |right )?(candidate|fit)|would (it|microneedling) (work|help) for me|"
+    r"is (it|microneedling) for me|right for my|good for my|do i need|worth it for me|"
+    r"can i (get|have|do) (it|this|microneedling)\b)"
+)
+_REFERS_BACK = re.compile(
+    r"^(and|but|so|also|what about|how about|why|why not|then|ok|okay)\b"
+    r"|\b(it|its|they|them|their|that|this|those|these|one|ones|there|same|more|else|other)\b"
+)
+_GENERIC_TERMS = {"microneedling", "treatment", "procedure", "article", "articles", "acne", "scar",
+                  "scars", "skin", "question", "answer"}
+
+
+def followup_query(question: str, history: list[Turn]) -> str:
+    """The retrieval query: a follow-up that leans on the conversation borrows its last question.
+
+    A short question, or one that refers back ("how long do they last?", "and for
+    deeper ones?"), is searched together with the previous user turn.
+    """
+    prev = next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()),
+                None)
+    if not prev:
+        return question
+    norm = normalize(question)
+    key = [w for w in content_words(norm) if w not in _GENERIC_TERMS]
+    if len(key) <= 3 or _REFERS_BACK.search(norm):
+        return f"{prev} {question}"
+    return question
+
+
+def is_personal_decision(question: str) -> bool:
+    """Questions that ask for a verdict about the asker ("should I get it?")."""
+    return bool(_PERSONAL.search(normalize(question)))
+
+
+def is_task_request(question: str) -> bool:
+    """Instructions, role-play or code requests rather than a question about the articles."""
+    return bool(_TASK_REQUEST.search(normalize(question)))
+
+
+class Scope:
+    """Decides whether the retrieved evidence answers the question."""
+
+    def __init__(self, retriever: Retriever, composer: Composer,
+                 thresholds: ScopeThresholds | None = None):
+        self.retriever = retriever
+        self.composer = composer
+        self.t = thresholds or ScopeThresholds()
+
+    def features(self, q: Query, best: Evidence | None) -> dict[str, float]:
+        terms = set(q.stems)
+        weights = {t: self.composer.term_weight(t) for t in terms}
+        total = sum(weights.values()) or 1.0
+        unknown = {s for w in q.unknown for s in [self.retriever_stem(w)]}
+        return {
+            "dense": best.dense if best else 0.0,
+            "lexical": best.lexical if best else 0.0,
+            "unknown_share": sum(weights.get(t, 0.0) for t in unknown) / total,
+            "n_terms": float(len(terms)),
+            "n_unknown": float(len(unknown)),
+        }
+
+    @staticmethod
+    def retriever_stem(word: str) -> str:
+        from .textnorm import stem
+
+        return stem(word)
+
+    def judge(self, question: str, q: Query, comp: Composition) -> Verdict:
+        best = comp.evidence[0] if comp.evidence else None
+        f = self.features(q, best)
+        if is_task_request(question):
+            return Verdict(False, "not a question about the articles", f)
+        if best is None:
+            return Verdict(False, "no evidence", f)
+        if f["unknown_share"] > self.t.max_unknown_share:
+            return Verdict(False, "key terms the articles never use", f)
+        if f["dense"] >= self.t.strong_dense:
+            return Verdict(True, "close in meaning", f)
+        if f["dense"] < self.t.min_dense or f["lexical"] < self.t.min_lexical:
+            return Verdict(False, "weak evidence", f)
+        return Verdict(True, "evidence", f)
+
+    def sentence_covers(self, q: Query, ev: Evidence) -> bool:
+        """Whether one sentence is on the question's topic (staff comparison view)."""
+        return ev.dense >= self.t.min_dense and ev.lexical >= self.t.min_lexical
