@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from .chunking import Chunk, Sentence
 from .index import IndexData
-from .retrieval import Hit, Query
-from .textnorm import keyword_tokens, normalize
+from .retrieval import Hit, Query, SentenceScorer
+from .textnorm import normalize
 
 MAX_ANSWER_CHARS = 1000
 MAX_SENTENCES = 4
@@ -78,59 +78,36 @@ def numbers(text: str) -> frozenset[str]:
 class Composer:
     """Turns retrieved passages into an extractive, cited answer."""
 
-    def __init__(self, data: IndexData, weights: ComposeWeights | None = None):
+    def __init__(self, data: IndexData, scorer: SentenceScorer,
+                 weights: ComposeWeights | None = None):
         self.data = data
+        self.scorer = scorer
         self.w = weights or ComposeWeights()
-        self.sent_stems = [frozenset(keyword_tokens(s.text)) for s in data.sentences]
-        df: dict[str, int] = {}
-        for stems in self.sent_stems:
-            for t in stems:
-                df[t] = df.get(t, 0) + 1
-        n = len(self.sent_stems)
-        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
-        self.max_idf = math.log(1 + n)
-        self.by_chunk: dict[int, list[int]] = {}
-        for i, chunk_ids in enumerate(data.sentence_chunks):
-            for c in chunk_ids:
-                self.by_chunk.setdefault(c, []).append(i)
 
-    # -- scoring ---------------------------------------------------------------------
     def term_weight(self, stem: str) -> float:
-        return self.idf.get(stem, self.max_idf)
-
-    def lexical(self, q: Query, stems: frozenset[str]) -> float:
-        """Idf-weighted share of the question's terms that the sentence contains."""
-        terms = set(q.stems)
-        if not terms:
-            return 0.0
-        total = sum(self.term_weight(t) for t in terms)
-        got = sum(self.term_weight(t) for t in terms if t in stems)
-        extra = 0.3 * sum(self.term_weight(t) for t in set(q.expansions) if t in stems)
-        return min(1.0, (got + extra) / total)
+        return self.scorer.weight(stem)
 
     def evidence(self, q: Query, hits: list[Hit], only_doc: str | None = None) -> list[Evidence]:
         """Score every sentence of the retrieved passages (or of one article), best first."""
         rank_of: dict[int, int] = {h.chunk.chunk_id: r for r, h in enumerate(hits)}
         if only_doc is None:
-            cand: dict[int, int] = {}
-            for r, h in enumerate(hits):
-                for i in self.by_chunk.get(h.chunk.chunk_id, []):
-                    cand.setdefault(i, r)
+            cand: list[int] = []
+            for h in hits:
+                cand.extend(i for i in self.scorer.by_chunk.get(h.chunk.chunk_id, []) if i not in cand)
         else:
-            cand = {i: 0 for i, s in enumerate(self.data.sentences) if s.doc_id == only_doc}
-        idxs = [i for i in cand if self.data.sentences[i].kind in ("body", "byline")]
+            cand = [i for i, s in enumerate(self.data.sentences) if s.doc_id == only_doc]
+        idxs = [i for i in cand if self.scorer.scorable[i]]
         if not idxs or q.vector is None:
             return []
-        dense = self.data.sentence_vectors[idxs] @ q.vector
         out = []
-        for i, d in zip(idxs, dense, strict=True):
+        for i in idxs:
             chunk_id = min(self.data.sentence_chunks[i], key=lambda c: rank_of.get(c, 10**6))
             r = rank_of.get(chunk_id, len(hits))
-            lex = self.lexical(q, self.sent_stems[i])
-            score = (self.w.dense * float(d) + self.w.lexical * lex
+            d, lex = self.scorer.dense(q, i), self.scorer.lexical(q, i)
+            score = (self.w.dense * d + self.w.lexical * lex
                      + self.w.chunk_prior / math.sqrt(1 + r))
-            out.append(Evidence(i, self.data.sentences[i], self.data.chunks[chunk_id], r,
-                                float(d), lex, score))
+            out.append(Evidence(i, self.data.sentences[i], self.data.chunks[chunk_id], r, d, lex,
+                                score))
         out.sort(key=lambda e: -e.score)
         return out
 

@@ -56,9 +56,9 @@ class ChunkerSettings:
     Chosen by measurement on tests/data/dev.jsonl (see docs/decisions.md).
     """
 
-    target_chars: int = 420
+    target_chars: int = 550
     max_chars: int = MAX_PASSAGE_CHARS
-    overlap_sentences: int = 1
+    overlap_sentences: int = 0
     version: int = 1
 
     def to_dict(self) -> dict[str, int]:

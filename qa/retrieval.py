@@ -8,6 +8,8 @@ on the dev set (docs/decisions.md records the measurements).
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +17,16 @@ import numpy as np
 from .chunking import Chunk
 from .index import IndexData
 from .lexicon import build_expansions
-from .textnorm import STOPWORDS, SpellCorrector, content_words, join_compounds, normalize, stem
+from .textnorm import (
+    META_WORDS,
+    STOPWORDS,
+    SpellCorrector,
+    content_words,
+    join_compounds,
+    keyword_tokens,
+    normalize,
+    stem,
+)
 
 
 @dataclass(frozen=True)
@@ -23,9 +34,12 @@ class FusionWeights:
     """Weighted reciprocal-rank fusion: ``w / (k + rank)`` summed over the two rankings."""
 
     bm25: float = 1.0
-    dense: float = 0.7
+    dense: float = 0.5
     k: float = 10.0
     expansion: float = 0.35  # weight of lexicon words added to the keyword query
+    sentence: float = 0.08  # weight of the chunk's best sentence score (precise evidence)
+    sentence_dense: float = 0.3  # dense share of a sentence score; the rest is keyword coverage
+    rerank_depth: int = 50  # fused candidates whose sentences are scored
 
 
 @dataclass
@@ -58,9 +72,12 @@ class Retriever:
     def __init__(self, data: IndexData, weights: FusionWeights | None = None):
         self.data = data
         self.weights = weights or FusionWeights()
-        self.speller = SpellCorrector(data.vocabulary)
+        english = (w for w in data.encoder.tokenizer.get_vocab() if w.isalpha())
+        # Stopwords are valid targets too, so "actualy" becomes "actually" and is then dropped.
+        self.speller = SpellCorrector([*data.vocabulary, *STOPWORDS], dictionary=english)
         self.expansions = build_expansions()
         self.known_stems = {stem(w) for w in data.vocabulary}
+        self.sentences = SentenceScorer(data, dense_share=self.weights.sentence_dense)
 
     def analyse(self, text: str) -> Query:
         """Normalise, correct misspellings and expand a question."""
@@ -69,19 +86,25 @@ class Retriever:
         terms: list[str] = []
         unknown: list[str] = []
         for w in content_words(norm):
+            if w in META_WORDS:
+                continue
             fixed = self.speller.correct(w)
-            if fixed and fixed not in STOPWORDS:
+            if fixed:
                 corrections[w] = fixed
+                if fixed in STOPWORDS:
+                    continue
                 w = fixed
             terms.append(w)
-            if stem(w) not in self.known_stems and not w.isdigit():
-                unknown.append(w)
         for bad, good in corrections.items():
-            norm = norm.replace(bad, good)
+            norm = re.sub(rf"\b{re.escape(bad)}\b", good, norm)
         stems = [stem(w) for w in terms]
-        extra: list[str] = []
-        for s in stems:
-            for e in sorted(self.expansions.get(s, ())):
+        extra: list[str] = [e for e in intent_expansions(norm) if e not in stems]
+        for w, s in zip(terms, stems, strict=True):
+            exp = self.expansions.get(s, set())
+            # A lay word the lexicon maps onto article words is not unknown.
+            if s not in self.known_stems and not w.isdigit() and not exp & self.known_stems:
+                unknown.append(w)
+            for e in sorted(exp):
                 if e not in stems and e not in extra:
                     extra.append(e)
         return Query(raw=text, text=norm, terms=terms, stems=stems, expansions=extra,
@@ -99,18 +122,35 @@ class Retriever:
             q.vector = self.data.encoder.encode_query(q.text or q.raw)
         vec = q.vector
         n = len(self.data.chunks)
-        sims, ids = self.data.dense.search(vec[None, :], n)
+        # A small exact index scores every chunk; a large one (HNSW) scores only the top
+        # candidates, and the rest keep the floor score -1 (keywords can still rank them).
+        from .vectors import dense_candidates
+
+        sims, ids = self.data.dense.search(vec[None, :], dense_candidates(self.data.dense, n))
         out = np.full(n, -1.0, dtype=np.float32)
-        out[ids[0]] = sims[0]
+        found = ids[0] >= 0
+        out[ids[0][found]] = sims[0][found]
         return out
 
     def search(self, q: Query, k: int = 10) -> list[Hit]:
-        """The top ``k`` chunks, best first."""
+        """The top ``k`` chunks, best first.
+
+        Keyword and dense rankings are fused, then the best candidates are re-scored
+        with their best single sentence: a passage that holds one sentence squarely on
+        the question beats one that is vaguely about it throughout.
+        """
         dense = self.dense_scores(q)
         bm25 = self.bm25_scores(q)
         fused = self.fuse(dense, bm25)
-        order = np.argsort(-fused, kind="stable")[:k]
-        return [Hit(self.data.chunks[i], float(fused[i]), float(dense[i]), float(bm25[i]))
+        depth = min(len(fused), max(k, self.weights.rerank_depth))
+        cand = np.argsort(-fused, kind="stable")[:depth]
+        total = fused[cand].astype(np.float64)
+        if self.weights.sentence and q.vector is not None:
+            total = total + self.weights.sentence * np.array(
+                [self.sentences.best_in_chunk(q, int(c)) for c in cand])
+        order = cand[np.argsort(-total, kind="stable")][:k]
+        final = dict(zip(cand.tolist(), total.tolist(), strict=True))
+        return [Hit(self.data.chunks[i], float(final[i]), float(dense[i]), float(bm25[i]))
                 for i in order]
 
     def fuse(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
@@ -128,3 +168,82 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(scores), dtype=np.float32)
     ranks[order] = np.arange(1, len(scores) + 1, dtype=np.float32)
     return ranks
+
+
+class SentenceScorer:
+    """Scores single sentences against a question: dense cosine plus keyword coverage.
+
+    Sentence vectors are precomputed at build time; keyword stems and their idf
+    (over sentences) are computed once at load.
+    """
+
+    def __init__(self, data: IndexData, dense_share: float = 0.3):
+        self.data = data
+        self.dense_share = dense_share
+        self.stems = [frozenset(keyword_tokens(s.text)) for s in data.sentences]
+        df: dict[str, int] = {}
+        for st in self.stems:
+            for t in st:
+                df[t] = df.get(t, 0) + 1
+        n = max(1, len(self.stems))
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.max_idf = math.log(1 + n)
+        self.by_chunk: dict[int, list[int]] = {}
+        for i, chunk_ids in enumerate(data.sentence_chunks):
+            for c in chunk_ids:
+                self.by_chunk.setdefault(c, []).append(i)
+        self.scorable = [s.kind in ("body", "byline") for s in data.sentences]
+
+    def weight(self, stem_: str) -> float:
+        """Idf of a stem; words the articles never use weigh the most."""
+        return self.idf.get(stem_, self.max_idf)
+
+    def lexical(self, q: Query, i: int) -> float:
+        """Idf-weighted share of the question's terms that sentence ``i`` contains."""
+        terms = set(q.stems)
+        if not terms:
+            return 0.0
+        stems = self.stems[i]
+        total = sum(self.weight(t) for t in terms)
+        got = sum(self.weight(t) for t in terms if t in stems)
+        extra = 0.3 * sum(self.weight(t) for t in set(q.expansions) if t in stems)
+        return min(1.0, (got + extra) / total)
+
+    def dense(self, q: Query, i: int) -> float:
+        assert q.vector is not None
+        return float(self.data.sentence_vectors[i] @ q.vector)
+
+    def score(self, q: Query, i: int) -> float:
+        return self.dense_share * self.dense(q, i) + (1 - self.dense_share) * self.lexical(q, i)
+
+    def best_in_chunk(self, q: Query, chunk_id: int) -> float:
+        vals = [self.score(q, i) for i in self.by_chunk.get(chunk_id, []) if self.scorable[i]]
+        return max(vals, default=0.0)
+
+
+# Question shapes whose meaning lives in words a keyword index drops ("who should
+# not ...", "how often ..."): they add the article words that answer that shape.
+_INTENTS: list[tuple[re.Pattern[str], list[str]]] = [
+    (re.compile(r"\bwho (should|can|could|is|are|shouldn'?t|can'?t|cannot|isn'?t|must)\b"
+                r"|\bshould i (get|have|do|try)\b|\b(right|suitable|good|safe) for (me|my)\b"
+                r"|\bcandidate"),
+     ["candidates", "suitable", "avoid", "conditions"]),
+    (re.compile(r"\bhow (often|frequently)\b|\bhow far apart\b|\bhow long between\b"
+                r"|\bhow much time between\b"),
+     ["interval", "apart", "weeks", "months", "repeat"]),
+    (re.compile(r"\b(better|worse|vs|versus|compared?|comparison|difference|instead of)\b"),
+     ["comparing", "advantages", "unlike", "compared"]),
+    (re.compile(r"\bwhat (is|are|'s) (microneedling|micro needling)\b|\bwhats microneedling\b"
+                r"|\bwhat does (microneedling|it) (do|involve)\b"),
+     ["procedure", "involves", "minimally", "invasive"]),
+]
+
+
+def intent_expansions(norm: str) -> list[str]:
+    """Keyword stems implied by the question's shape (see ``_INTENTS``)."""
+    out: list[str] = []
+    for pattern, words_ in _INTENTS:
+        if pattern.search(norm):
+            for w in words_:
+                out.extend(t for t in keyword_tokens(w) if t not in out)
+    return out

@@ -34,7 +34,7 @@ class QA:
         self.data = data
         self.settings = settings
         self.retriever = Retriever(data)
-        self.composer = Composer(data)
+        self.composer = Composer(data, self.retriever.sentences)
         self.scope = Scope(self.retriever, self.composer)
         self.titles = {d.id: d.title for d in data.documents.values()}
 

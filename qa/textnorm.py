@@ -49,7 +49,16 @@ wasn't we we'd we'll we're we've were weren't what what's when when's where wher
 who who's whom why why's with won't would wouldn't you you'd you'll you're you've your yours
 yourself yourselves also just get got gonna wanna will really u ur im ive dont doesnt cant
 isnt thing things much many lot lots please tell know say said like s
+still now actually even ever anyway though tho pls plz ok okay yeah yes hey hi hello thanks thank
+gotta lotsa kinda sorta wont whats hows wheres thats theres someone something anything every
+getting going go goes went come comes put use used make makes made want need needs needed way
+bit quite pretty sure maybe probably basically literally honestly seriously
+normal normally back afterwards afterward instead soon see kind kinds away far left place yesterday
+today tomorrow anti usually typically generally exactly right whole
 """.split())
+# Words about the conversation or the sources rather than the topic.
+META_WORDS = frozenset("article articles source sources say says said agree agrees disagree "
+                       "mention mentions mentioned text author blog".split())
 
 _stemmer = Stemmer.Stemmer("english")
 
@@ -120,12 +129,14 @@ class SpellCorrector:
 
     Symmetric-delete candidates (one deletion on each side covers insertions,
     deletions, substitutions and transpositions), verified by edit distance.
-    Short words are left alone: at four letters a typo and a different word look
-    the same (``cost`` is one edit from ``most``).
+    Real English words (the embedding model's word list) are never "corrected":
+    ``fever`` is not a typo of ``ever``, nor ``cost`` of ``most``.
     """
 
-    def __init__(self, vocabulary: Iterable[str]):
+    def __init__(self, vocabulary: Iterable[str], dictionary: Iterable[str] = ()):
         self.counts = Counter(w for w in vocabulary if w.isalpha() and len(w) >= 3)
+        self.dictionary = frozenset(dictionary)
+        self.known_stems = {stem(w) for w in self.counts}
         self._by_delete: dict[str, set[str]] = {}
         for w in self.counts:
             for key in {w} | _deletes(w):
@@ -134,19 +145,33 @@ class SpellCorrector:
     def known(self, word: str) -> bool:
         return word in self.counts
 
+    def is_english(self, word: str) -> bool:
+        """A real word (in the dictionary, or an inflection of one): never 'corrected'."""
+        if word in self.dictionary:
+            return True
+        for suffix, repl in (("s", ""), ("es", ""), ("ed", ""), ("ed", "e"), ("d", ""), ("ing", ""),
+                             ("ing", "e"), ("ly", ""), ("er", ""), ("ies", "y"), ("ied", "y")):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3 \
+                    and word[: -len(suffix)] + repl in self.dictionary:
+                return True
+        return False
+
     def correct(self, word: str) -> str | None:
         """The corpus word meant by ``word``, or None when it is known or nothing is close."""
-        if len(word) < 5 or not word.isalpha() or word in self.counts or word in STOPWORDS:
+        if len(word) < 3 or not word.isalpha() or word in self.counts or word in STOPWORDS:
             return None
+        if stem(word) in self.known_stems or self.is_english(word):
+            return None
+        # Short words are only corrected when they are no English word at all ("wrk", "wich").
         max_dist = 1 if len(word) <= 7 else 2
         cands: set[str] = set()
         for key in {word} | _deletes(word):
             cands |= self._by_delete.get(key, set())
-        best: tuple[int, int, str] | None = None
+        best: tuple[int, bool, int, str] | None = None
         for c in cands:
             d = damerau_levenshtein(word, c, limit=max_dist + 1)
             if d <= max_dist:
-                key = (d, -self.counts[c], c)
+                key = (d, c[0] != word[0], -self.counts[c], c)
                 if best is None or key < best:
                     best = key
-        return best[2] if best else None
+        return best[3] if best else None
