@@ -125,6 +125,10 @@ def _ask(args: argparse.Namespace) -> int:
             history = json.loads(args.history)
         except ValueError:
             raise UsageError("--history must be a JSON list of {role, content} objects.") from None
+        from .safety import parse_history
+
+        if (err := parse_history(history)[1]) is not None:
+            raise UsageError(f"--history: {err}")
     qa = _load_qa()
     answer = qa.ask(args.question, history)
     if args.json:
@@ -150,6 +154,10 @@ def _ask_jsonl() -> int:
             raise UsageError(f"Input line {lineno} is not valid JSON.") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
             raise UsageError(f'Input line {lineno} needs an object with a "question" string.')
+        from .safety import parse_history
+
+        if (err := parse_history(obj.get("history"))[1]) is not None:
+            raise UsageError(f"Input line {lineno}: {err}")
         qa = qa or _load_qa()
         _write_json(qa.ask(obj["question"], obj.get("history")))
     return 0

@@ -20,8 +20,15 @@ from .textnorm import normalize
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
 MAX_TURN_CHARS = 8000
+# Anything this much over the limit is refused before any text processing, so a pasted
+# book costs a length check, not a Unicode normalisation of megabytes.
+_HARD_LIMIT = MAX_QUESTION_CHARS * 8
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+# C0/C1 controls (tab, newline and carriage return are handled first), line/paragraph
+# separators, and lone UTF-16 surrogates: JSON can carry "\ud800", which is not encodable
+# as UTF-8 and makes the tokenizer and every UTF-8 writer fail.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_HISTORY_KEYS = frozenset({"role", "content", "metadata", "options"})
 
 
 @dataclass(frozen=True)
@@ -34,50 +41,92 @@ class Validated:
 
 
 def clean_text(text: str) -> str:
-    """Remove control characters, normalise to NFC and trim; any script or emoji is kept."""
-    text = unicodedata.normalize("NFC", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    return _CONTROL.sub("", text).strip()
+    """Remove control characters and lone surrogates, normalise to NFC and trim.
+
+    Any script, emoji (with its zero-width joiners), right-to-left or CJK text is kept.
+    """
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def _too_long(n: int) -> str:
+    return (f"Your question is {n:,} characters long; please keep it under "
+            f"{MAX_QUESTION_CHARS:,} characters.")
 
 
 def validate(question: object, history: object = None) -> Validated:
-    """Check a question and its history; errors are friendly sentences for the user."""
+    """Check a question and its history; errors are friendly sentences for the user.
+
+    Never raises: any value for ``question`` or ``history`` gives either a clean
+    question and ``Turn`` list, or ``error`` set to one sentence saying what to change.
+    """
     if not isinstance(question, str):
         return Validated("", [], "The question must be text.")
+    if len(question) > _HARD_LIMIT:
+        return Validated(clean_text(question[:MAX_QUESTION_CHARS]), [], _too_long(len(question)))
     q = clean_text(question)
     if not q or not any(ch.isalnum() for ch in q):
         return Validated(q, [], "Please type a question about microneedling for acne scars.")
     if len(q) > MAX_QUESTION_CHARS:
-        return Validated(
-            q[:MAX_QUESTION_CHARS], [],
-            f"Your question is {len(q):,} characters long; please keep it under "
-            f"{MAX_QUESTION_CHARS:,} characters.",
-        )
+        return Validated(q[:MAX_QUESTION_CHARS], [], _too_long(len(q)))
     turns, err = parse_history(history)
     if err:
         return Validated(q, [], err)
     return Validated(q, turns)
 
 
+def _content_text(content: object) -> str | None:
+    """The text of a message's content: a string, or Gradio's list of content parts.
+
+    Gradio 6 hands a chat function ``[{"type": "text", "text": ...}, {"type": "file", ...}]``;
+    text parts are joined and files or components are ignored. ``None`` means a wrong shape.
+    """
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return None
+    parts = []
+    for part in content:
+        if isinstance(part, str):
+            parts.append(part)
+        elif isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+            parts.append(part["text"])
+        elif not (isinstance(part, dict) and part.get("type") in ("file", "component")):
+            return None
+    return "\n".join(parts)
+
+
 def parse_history(history: object) -> tuple[list[Turn], str | None]:
-    """Turn a JSON-like history into ``Turn`` objects, or say what is wrong with it."""
+    """Turn a JSON-like history into ``Turn`` objects, or say what is wrong with it.
+
+    Accepted: ``None`` or a list of ``{"role": "user"|"assistant"|"system", "content": ...}``
+    (``content`` a string or Gradio's list of content parts; ``metadata``/``options`` keys
+    allowed) or ``Turn`` objects. System messages are dropped (they are not the patient's
+    conversation), only the last ``MAX_HISTORY_TURNS`` turns are kept, each cut to
+    ``MAX_TURN_CHARS``. Every item's shape is checked, so a wrong one anywhere is reported.
+    """
     if history is None:
         return [], None
-    if not isinstance(history, list):
+    if not isinstance(history, list | tuple):
         return [], "The history must be a list of {role, content} messages."
-    turns: list[Turn] = []
+    kept: list[tuple[str, str]] = []
     for i, item in enumerate(history):
         if isinstance(item, Turn):
             item = {"role": item.role, "content": item.content}
-        if not isinstance(item, dict) or set(item) - {"role", "content", "metadata", "options"}:
+        if not isinstance(item, dict) or not item.keys() <= _HISTORY_KEYS:
             return [], f"History item {i + 1} must be an object with 'role' and 'content'."
-        role, content = item.get("role"), item.get("content")
-        if role not in ("user", "assistant"):
-            return [], f"History item {i + 1} has role {role!r}; use 'user' or 'assistant'."
-        if not isinstance(content, str):
+        role = item.get("role")
+        if role not in ("user", "assistant", "system"):
+            shown = role if isinstance(role, str | int | float | bool | None) else type(role).__name__
+            return [], f"History item {i + 1} has role {str(shown)[:40]!r}; use 'user' or 'assistant'."
+        content = _content_text(item.get("content"))
+        if content is None:
             return [], f"History item {i + 1} must have text 'content'."
-        turns.append(Turn(role=role, content=clean_text(content)[:MAX_TURN_CHARS]))
-    return turns[-MAX_HISTORY_TURNS:], None
+        if role != "system":
+            kept.append((role, content))
+    turns = [Turn(role=role, content=clean_text(content[:MAX_TURN_CHARS * 2])[:MAX_TURN_CHARS])
+             for role, content in kept[-MAX_HISTORY_TURNS:]]
+    return turns, None
 
 
 # --- urgent-symptom triage -------------------------------------------------------------

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import INDEX_FORMAT_VERSION
-from .errors import IndexBusyError, IndexCorruptError, IndexMissingError, IndexStaleError
+from .errors import IndexBusyError, IndexCorruptError, IndexMissingError, IndexStaleError, QAError
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -70,8 +70,15 @@ def write_atomic(path: Path, data: bytes) -> None:
 @contextlib.contextmanager
 def build_lock(index_dir: Path, wait_s: float = 600.0) -> Iterator[None]:
     """Exclusive lock for one build at a time; a second build waits, then finds the work done."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / LOCK, "a+") as fh:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(index_dir / LOCK, "a+")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise QAError(
+            f"Cannot write to the index folder {index_dir} ({exc.strerror or type(exc).__name__}); "
+            "fix its permissions or set QA_INDEX_DIR to a writable folder."
+        ) from None
+    with fh:
         deadline = time.monotonic() + wait_s
         while True:
             try:
@@ -170,8 +177,13 @@ def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
         built_corpus = {f: e["sha256"] for f, e in manifest["corpus"]["files"].items()}
         built_meta = manifest["corpus"]["metadata_sha256"]
         built_chunker = manifest["chunker"]
+        dimension = manifest["model"]["dimension"]
     except (KeyError, TypeError, AttributeError):
         raise IndexCorruptError(f"The index manifest is incomplete; run `{REBUILD_CMD}`.") from None
+    if not isinstance(dimension, int) or isinstance(dimension, bool) or dimension <= 0:
+        raise IndexCorruptError(
+            f"The index manifest gives no valid vector dimension ({dimension!r}); run `{REBUILD_CMD}`."
+        )
     if built_model != expected.model_id:
         raise IndexStaleError(
             f"The index was built with model {built_model!r} but the configured model is "
@@ -199,11 +211,17 @@ def generation_dir(index_dir: Path, manifest: dict[str, Any], verify: bool = Tru
     """The folder of the manifest's generation, with every file's checksum verified."""
     gen = manifest.get("generation")
     files = manifest.get("files")
-    if not isinstance(gen, str) or not gen.startswith("gen-") or "/" in gen or not isinstance(files, dict):
+    if (not isinstance(gen, str) or not gen.startswith("gen-") or "/" in gen or "\\" in gen
+            or not isinstance(files, dict) or not files):
         raise IndexCorruptError(f"The index manifest names no valid build; run `{REBUILD_CMD}`.")
     gen_dir = index_dir / gen
     if not gen_dir.is_dir():
         raise IndexCorruptError(f"The index folder {gen_dir} is missing; run `{REBUILD_CMD}`.")
+    for rel, meta in files.items():
+        # The manifest is not checksummed itself: never follow a path out of the generation.
+        parts = Path(rel).parts
+        if not isinstance(meta, dict) or not parts or Path(rel).is_absolute() or ".." in parts:
+            raise IndexCorruptError(f"The index manifest's file table is damaged; run `{REBUILD_CMD}`.")
     if verify:
         for rel, meta in files.items():
             p = gen_dir / rel
@@ -214,3 +232,13 @@ def generation_dir(index_dir: Path, manifest: dict[str, Any], verify: bool = Tru
                     f"Index file {p} is damaged (checksum mismatch); run `{REBUILD_CMD}`."
                 )
     return gen_dir
+
+
+def current_generation(index_dir: Path) -> str | None:
+    """The generation the manifest names now (``None`` if unreadable): lets a reader notice
+    that a build published a new index while it was loading the previous one."""
+    try:
+        gen = read_manifest(index_dir).get("generation")
+    except QAError:
+        return None
+    return gen if isinstance(gen, str) else None
