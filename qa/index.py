@@ -17,7 +17,7 @@ from .chunking import Chunk, Sentence, chunk_document
 from .config import INDEX_FORMAT_VERSION, Settings, model_id
 from .corpus import METADATA_FILE, Corpus, Document, file_sha256, load_corpus
 from .embedding import OnnxEncoder
-from .errors import IndexCorruptError
+from .errors import IndexCorruptError, QAError
 from .textnorm import keyword_tokens
 
 log = logging.getLogger(__name__)
@@ -172,15 +172,27 @@ def load(settings: Settings, verify: bool = True) -> IndexData:
     index_dir = Path(settings.index_dir)
     manifest = store.read_manifest(index_dir)
     corpus = load_corpus(settings.corpus_dir)
-    store.check_manifest(manifest, expected_for(settings, corpus))
-    gen_dir = store.generation_dir(index_dir, manifest, verify=verify)
-    try:
-        return _load_generation(gen_dir, manifest)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise IndexCorruptError(
-            f"The index in {gen_dir} could not be read ({type(exc).__name__}); "
-            f"run `{store.REBUILD_CMD}`."
-        ) from None
+    expected = expected_for(settings, corpus)
+    for attempt in (1, 2):
+        store.check_manifest(manifest, expected)
+        try:
+            gen_dir = store.generation_dir(index_dir, manifest, verify=verify)
+            return _load_generation(gen_dir, manifest)
+        except Exception as exc:
+            # A build that published meanwhile pruned the generation being read: read the new one.
+            now = store.current_generation(index_dir)
+            if attempt == 1 and now is not None and now != manifest.get("generation"):
+                manifest = store.read_manifest(index_dir)
+                continue
+            if isinstance(exc, QAError):
+                raise
+            # Any reader failure (numpy EOFError, onnxruntime InvalidProtobuf, tokenizers'
+            # plain Exception, ...) means a damaged generation, never a traceback.
+            raise IndexCorruptError(
+                f"The index in {index_dir / str(manifest.get('generation'))} could not be read "
+                f"({type(exc).__name__}); run `{store.REBUILD_CMD}`."
+            ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _load_generation(gen_dir: Path, manifest: dict[str, Any]) -> IndexData:
@@ -197,7 +209,10 @@ def _load_generation(gen_dir: Path, manifest: dict[str, Any]) -> IndexData:
     dense = faiss.read_index(str(gen_dir / DENSE_FILE))
     sent_vecs = np.load(gen_dir / SENTENCES_FILE, allow_pickle=False)
     dim = int(manifest["model"]["dimension"])
-    if dense.ntotal != len(chunks) or dense.d != dim or sent_vecs.shape != (len(sentences), dim):
+    if dense.d != dim:
+        raise IndexCorruptError(f"The index manifest says the vectors have {dim} dimensions but "
+                                f"{DENSE_FILE} has {dense.d}; run `{store.REBUILD_CMD}`.")
+    if dense.ntotal != len(chunks) or sent_vecs.shape != (len(sentences), dim):
         raise ValueError("vector counts do not match the chunk table")
     bm = bm25s.BM25.load(str(gen_dir / BM25_DIR), show_progress=False)
     encoder = OnnxEncoder(gen_dir / ONNX_FILE, gen_dir / TOKENIZER_FILE, dim=dim,
