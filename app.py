@@ -1,0 +1,58 @@
+"""Serve the web chat and the JSON API: ``python app.py`` (QA_HOST / QA_PORT, default 127.0.0.1:7860)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Before anything imports gradio or the model code: no analytics, nothing fetched at run time.
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main() -> int:
+    """Load the index once, then serve until interrupted."""
+    host = os.environ.get("QA_HOST", "127.0.0.1")
+    try:
+        port = int(os.environ.get("QA_PORT", "7860"))
+    except ValueError:
+        print(f"QA_PORT must be a port number, not {os.environ['QA_PORT']!r}.", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from qa import QA, QAError
+    from qa.web import create_app
+
+    try:
+        qa = QA.load(build_if_missing=True)
+    except QAError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if err := _port_problem(host, port):
+        print(f"Cannot serve on {host}:{port} ({err}); set QA_HOST / QA_PORT to a free address.",
+              file=sys.stderr)
+        return 1
+    app = create_app(qa)
+    print(f"Serving the microneedling Q&A on http://{host}:{port}  (API docs: /docs)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("QA_LOG_LEVEL", "warning"))
+    return 0
+
+
+def _port_problem(host: str, port: int) -> str | None:
+    """Why binding host:port would fail (checked up front for a one-line message), or None."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(infos[0][4])
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
