@@ -26,12 +26,12 @@ MAX_SENTENCES = 4
 
 @dataclass(frozen=True)
 class ComposeWeights:
-    """How sentence evidence is scored and selected (chosen on the dev set)."""
+    """How sentence evidence is selected (chosen on the dev set; docs/decisions.md)."""
 
-    dense: float = 0.55
-    lexical: float = 0.45
-    chunk_prior: float = 0.10
-    keep_ratio: float = 0.80  # further sentences must score this fraction of the best
+    chunk_prior: float = 0.20  # bonus for sentences in higher-ranked passages
+    keep_ratio: float = 0.60  # further sentences must score this fraction of the best
+    same_doc_ratio: float = 0.90  # ... and this much when their article is already quoted
+    min_lexical: float = 0.10  # further sentences must share the question's words
     same_statement: float = 0.90  # sentence cosine above which two sentences say the same
     topic_overlap: float = 0.45  # sentence cosine above which two sentences are on one topic
 
@@ -104,8 +104,7 @@ class Composer:
             chunk_id = min(self.data.sentence_chunks[i], key=lambda c: rank_of.get(c, 10**6))
             r = rank_of.get(chunk_id, len(hits))
             d, lex = self.scorer.dense(q, i), self.scorer.lexical(q, i)
-            score = (self.w.dense * d + self.w.lexical * lex
-                     + self.w.chunk_prior / math.sqrt(1 + r))
+            score = self.scorer.score(q, i) + self.w.chunk_prior / math.sqrt(1 + r)
             out.append(Evidence(i, self.data.sentences[i], self.data.chunks[chunk_id], r, d, lex,
                                 score))
         out.sort(key=lambda e: -e.score)
@@ -117,12 +116,18 @@ class Composer:
 
     # -- selection -------------------------------------------------------------------
     def select(self, ev: list[Evidence]) -> list[list[Evidence]]:
-        """The best sentences, as groups of sentences that make the same statement."""
+        """The best sentences, as groups of sentences that make the same statement.
+
+        After the best one, a sentence joins only if it scores close to it, shares the
+        question's words, and (unless nearly as good) comes from an article not yet
+        quoted: answers stay short and show each article's view.
+        """
         if not ev:
             return []
         best = ev[0]
         groups: list[list[Evidence]] = [[best]]
         chars = len(best.sentence.text)
+        docs = {best.sentence.doc_id}
         for e in ev[1:]:
             if e.score < self.w.keep_ratio * best.score:
                 break
@@ -130,10 +135,16 @@ class Composer:
             if same is not None:
                 if all(x.sentence.doc_id != e.sentence.doc_id for x in same):
                     same.append(e)  # another article says the same: cite it too
+                    docs.add(e.sentence.doc_id)
+                continue
+            if e.lexical < self.w.min_lexical:
+                continue
+            if e.sentence.doc_id in docs and e.score < self.w.same_doc_ratio * best.score:
                 continue
             if len(groups) >= MAX_SENTENCES or chars + len(e.sentence.text) > MAX_ANSWER_CHARS - 250:
                 continue
             groups.append([e])
+            docs.add(e.sentence.doc_id)
             chars += len(e.sentence.text)
         return groups
 
@@ -184,14 +195,31 @@ class Composer:
             lines.append("The articles differ on this:")
             for g in groups:
                 for e in g:
-                    lines.append(f"- *{titles[e.sentence.doc_id]}*: {e.sentence.text} {marker(e)}")
+                    lines.append(f"- *{titles[e.sentence.doc_id]}*: {e.sentence.text} {marker(e)}"
+                                 + self.list_items(e, indent="  "))
         else:
             for g in groups:
                 marks = "".join(marker(e) for e in g)
-                lines.append(f"{g[0].sentence.text} {marks}")
+                lines.append(f"{g[0].sentence.text} {marks}" + self.list_items(g[0]))
         text = ("\n" if differ else "\n\n").join(lines)
         evidence = [e for g in groups for e in g]
         return Composition(text, cited, evidence, differ)
+
+    def list_items(self, e: Evidence, indent: str = "") -> str:
+        """The bullet items a sentence ending in ':' introduces, from the same passage.
+
+        "Needle depths … depending on the severity of the scarring:" is only useful
+        with the list that follows it; the items are quoted verbatim, bullet dropped.
+        """
+        if not e.sentence.text.rstrip().endswith(":"):
+            return ""
+        items = []
+        for s in self.data.sentences[e.idx + 1:]:
+            text = s.text.lstrip()
+            if s.doc_id != e.sentence.doc_id or s.end > e.chunk.end or not text.startswith("•"):
+                break
+            items.append(f"\n{indent}- {text.lstrip('•').strip()}")
+        return "".join(items)
 
     def best_in_article(self, q: Query, doc_id: str) -> Evidence | None:
         """The article's best sentence for the question (staff comparison view)."""

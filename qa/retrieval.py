@@ -18,6 +18,7 @@ from .chunking import Chunk
 from .index import IndexData
 from .lexicon import build_expansions
 from .textnorm import (
+    COMMON_WORDS,
     META_WORDS,
     STOPWORDS,
     SpellCorrector,
@@ -54,6 +55,9 @@ class Query:
     corrections: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)  # content words the corpus never uses
     vector: np.ndarray | None = None  # the dense query vector, once encoded
+    focus: set[str] = field(default_factory=set)  # stems of the question itself (not its context)
+    quantity: bool = False  # asks how many / how long / how often / how deep ...
+    substitutes: set[str] = field(default_factory=set)  # article words standing for unknown ones
 
 
 @dataclass
@@ -79,12 +83,44 @@ class Retriever:
         self.known_stems = {stem(w) for w in data.vocabulary}
         self.sentences = SentenceScorer(data, dense_share=self.weights.sentence_dense)
 
-    def analyse(self, text: str) -> Query:
-        """Normalise, correct misspellings and expand a question."""
+    def analyse(self, text: str, context: str | None = None) -> Query:
+        """Normalise, correct misspellings and expand a question.
+
+        ``context`` (the previous question, for follow-ups) joins the search but the
+        question's own words stay in focus, and only they can be "unknown".
+        """
+        own = self._terms(text)
+        ctx = self._terms(context) if context else ([], {}, "")
+        terms, corrections, norm = own
+        stems = [stem(w) for w in terms]
+        focus = set(stems)
+        all_stems = stems + [t for t in (stem(w) for w in ctx[0]) if t not in focus]
+        full_norm = f"{ctx[2]} {norm}".strip()
+        extra: list[str] = [e for e in intent_expansions(norm) if e not in all_stems]
+        unknown: list[str] = []
+        for w, s in zip(terms, stems, strict=True):
+            exp = self.expansions.get(s, set())
+            # A lay word the lexicon maps onto article words is not unknown.
+            if s not in self.known_stems and not w.isdigit() and not exp & self.known_stems \
+                    and w not in COMMON_WORDS:
+                unknown.append(w)
+        for s in all_stems:
+            for e in sorted(self.expansions.get(s, ())):
+                if e not in all_stems and e not in extra:
+                    extra.append(e)
+        # A lay word the articles never use stands for its article words: those then
+        # count in full, not as a mild expansion ("wreck my face" -> risks, safe).
+        substitutes = {e for s in all_stems if s not in self.known_stems
+                       for e in self.expansions.get(s, ())}
+        return Query(raw=text, text=full_norm, terms=terms + ctx[0], stems=all_stems,
+                     expansions=extra, corrections={**ctx[1], **corrections}, unknown=unknown,
+                     focus=focus, quantity=bool(_QUANTITY.search(norm)), substitutes=substitutes)
+
+    def _terms(self, text: str) -> tuple[list[str], dict[str, str], str]:
+        """Content words (spelling corrected), the corrections, and the corrected text."""
         norm = join_compounds(normalize(text))
         corrections: dict[str, str] = {}
         terms: list[str] = []
-        unknown: list[str] = []
         for w in content_words(norm):
             if w in META_WORDS:
                 continue
@@ -97,18 +133,7 @@ class Retriever:
             terms.append(w)
         for bad, good in corrections.items():
             norm = re.sub(rf"\b{re.escape(bad)}\b", good, norm)
-        stems = [stem(w) for w in terms]
-        extra: list[str] = [e for e in intent_expansions(norm) if e not in stems]
-        for w, s in zip(terms, stems, strict=True):
-            exp = self.expansions.get(s, set())
-            # A lay word the lexicon maps onto article words is not unknown.
-            if s not in self.known_stems and not w.isdigit() and not exp & self.known_stems:
-                unknown.append(w)
-            for e in sorted(exp):
-                if e not in stems and e not in extra:
-                    extra.append(e)
-        return Query(raw=text, text=norm, terms=terms, stems=stems, expansions=extra,
-                     corrections=corrections, unknown=unknown)
+        return terms, corrections, norm
 
     def bm25_scores(self, q: Query) -> np.ndarray:
         bm = self.data.bm25
@@ -193,49 +218,82 @@ class SentenceScorer:
             for c in chunk_ids:
                 self.by_chunk.setdefault(c, []).append(i)
         self.scorable = [s.kind in ("body", "byline") for s in data.sentences]
+        self._quantity = [bool(_AMOUNT.search(normalize(s.text))) for s in data.sentences]
 
     def weight(self, stem_: str) -> float:
         """Idf of a stem; words the articles never use weigh the most."""
         return self.idf.get(stem_, self.max_idf)
 
     def lexical(self, q: Query, i: int) -> float:
-        """Idf-weighted share of the question's terms that sentence ``i`` contains."""
+        """Idf-weighted share of the question's terms that sentence ``i`` contains.
+
+        The question's own words count double against words borrowed from earlier
+        turns, and the share is taken of at least ``LEXICAL_FLOOR`` so that a question
+        made only of the corpus's commonest words ("microneedling") cannot fully match.
+        """
         terms = set(q.stems)
         if not terms:
             return 0.0
         stems = self.stems[i]
-        total = sum(self.weight(t) for t in terms)
-        got = sum(self.weight(t) for t in terms if t in stems)
-        extra = 0.3 * sum(self.weight(t) for t in set(q.expansions) if t in stems)
+
+        def w(t: str) -> float:
+            return self.weight(t) * (FOCUS_WEIGHT if t in q.focus or not q.focus else 1.0)
+
+        total = max(sum(w(t) for t in terms), LEXICAL_FLOOR)
+        got = sum(w(t) for t in terms if t in stems)
+        if q.substitutes & stems:
+            got += max(self.weight(t) for t in q.substitutes & stems) * FOCUS_WEIGHT
+        extra = 0.3 * sum(self.weight(t) for t in set(q.expansions) - q.substitutes if t in stems)
         return min(1.0, (got + extra) / total)
+
+    def has_quantity(self, i: int) -> bool:
+        return self._quantity[i]
 
     def dense(self, q: Query, i: int) -> float:
         assert q.vector is not None
         return float(self.data.sentence_vectors[i] @ q.vector)
 
     def score(self, q: Query, i: int) -> float:
-        return self.dense_share * self.dense(q, i) + (1 - self.dense_share) * self.lexical(q, i)
+        base = self.dense_share * self.dense(q, i) + (1 - self.dense_share) * self.lexical(q, i)
+        return base + (QUANTITY_BONUS if q.quantity and self._quantity[i] else 0.0)
 
     def best_in_chunk(self, q: Query, chunk_id: int) -> float:
         vals = [self.score(q, i) for i in self.by_chunk.get(chunk_id, []) if self.scorable[i]]
         return max(vals, default=0.0)
 
 
+LEXICAL_FLOOR = 8.0
+FOCUS_WEIGHT = 2.0  # the question's own words against words borrowed from earlier turns
+QUANTITY_BONUS = 0.2
+_QUANTITY = re.compile(r"\bhow (many|much|long|often|soon|deep|far|frequently)\b|\bwhat (depth|size|spf)\b"
+                       r"|\bwhen (can|will|should|do)\b")
+# Amounts and durations: digits, number words, "a few", "a day or two".
+_AMOUNT = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|few|several|"
+                     r"couple|once|twice|minutes?|hours?|days?|weeks?|months?|years?)\b")
+
 # Question shapes whose meaning lives in words a keyword index drops ("who should
 # not ...", "how often ..."): they add the article words that answer that shape.
 _INTENTS: list[tuple[re.Pattern[str], list[str]]] = [
-    (re.compile(r"\bwho (should|can|could|is|are|shouldn'?t|can'?t|cannot|isn'?t|must)\b"
+    (re.compile(r"\bwho (should|can|could|is|are|shouldn'?t|can'?t|cannot|isn'?t|must)( not)? "
+                r"(get|have|undergo|try|use|avoid|be treated|benefit|a good)\b"
+                r"|\bwho (is|isn'?t|are|aren'?t) (it )?(for|suitable|eligible)\b"
                 r"|\bshould i (get|have|do|try)\b|\b(right|suitable|good|safe) for (me|my)\b"
                 r"|\bcandidate"),
-     ["candidates", "suitable", "avoid", "conditions"]),
+     ["candidates", "suitable", "avoid", "conditions", "consult"]),
+    (re.compile(r"\bwho (should|can|will|would|is going to|does|is allowed to) "
+                r"(do|perform|carry|be the one|administer|treat|needle)"
+                r"|\bwho (does|performs|carries out) (it|the|this|microneedling)\b"),
+     ["professional", "trained", "qualified", "provider", "experienced"]),
     (re.compile(r"\bhow (often|frequently)\b|\bhow far apart\b|\bhow long between\b"
                 r"|\bhow much time between\b"),
      ["interval", "apart", "weeks", "months", "repeat"]),
     (re.compile(r"\b(better|worse|vs|versus|compared?|comparison|difference|instead of)\b"),
      ["comparing", "advantages", "unlike", "compared"]),
-    (re.compile(r"\bwhat (is|are|'s) (microneedling|micro needling)\b|\bwhats microneedling\b"
+    (re.compile(r"^(what (is|are|'s)|whats) (microneedling|micro needling)\??$"
                 r"|\bwhat does (microneedling|it) (do|involve)\b"),
      ["procedure", "involves", "minimally", "invasive"]),
+    (re.compile(r"\b(also called|other names?|another name|known as|aka)\b"),
+     ["names", "referred", "called"]),
 ]
 
 

@@ -49,7 +49,8 @@ _TASK_REQUEST = re.compile(
     r"|\bsystem prompt\b"
 )
 _PERSONAL = re.compile(
-    r"\b(should i|shall i|is it (right|good|ok|okay|worth it|a good idea) for (me|my)|"
+    r"\b(should i (get|have|do|try|go|book|start|consider|use)|shall i (get|have|do|try)|"
+    r"is it (right|good|ok|okay|worth it|a good idea) for (me|my)|"
     r"am i (a )?(good |suitable |right )?(candidate|fit)|would (it|microneedling) (work|help) for me|"
     r"is (it|microneedling) for me|right for my|good for my|do i need|worth it for me|"
     r"can i (get|have|do) (it|this|microneedling)\b)"
@@ -62,8 +63,8 @@ _GENERIC_TERMS = {"microneedling", "treatment", "procedure", "article", "article
                   "scars", "skin", "question", "answer"}
 
 
-def followup_query(question: str, history: list[Turn]) -> str:
-    """The retrieval query: a follow-up that leans on the conversation borrows its last question.
+def followup_context(question: str, history: list[Turn]) -> str | None:
+    """The earlier question a follow-up leans on, or None for a self-contained question.
 
     A short question, or one that refers back ("how long do they last?", "and for
     deeper ones?"), is searched together with the previous user turn.
@@ -71,12 +72,12 @@ def followup_query(question: str, history: list[Turn]) -> str:
     prev = next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()),
                 None)
     if not prev:
-        return question
+        return None
     norm = normalize(question)
     key = [w for w in content_words(norm) if w not in _GENERIC_TERMS]
     if len(key) <= 3 or _REFERS_BACK.search(norm):
-        return f"{prev} {question}"
-    return question
+        return prev
+    return None
 
 
 def is_personal_decision(question: str) -> bool:

@@ -15,7 +15,7 @@ from .index import IndexData, build, load
 from .retrieval import Hit, Query, Retriever
 from .safety import triage, urgent_notice, validate
 from .schema import Answer, ArticleView, Citation, Passage, Turn
-from .scope import Scope, followup_query, is_personal_decision
+from .scope import Scope, followup_context, is_personal_decision
 
 NOT_FOUND = (
     "The five articles don't cover this, so I can't answer it from them. "
@@ -75,8 +75,7 @@ class QA:
         if v.error:
             return Answer(question=v.question, status="invalid", answer=v.error,
                           disclaimer=DISCLAIMER, timings_ms=_timings(t0, t0, t0))
-        query_text = followup_query(v.question, v.history)
-        q = self.retriever.analyse(query_text)
+        q = self.retriever.analyse(v.question, followup_context(v.question, v.history))
         hits = self.retriever.search(q, k=RETRIEVED_K)
         t1 = time.perf_counter()
         answer = self._answer(v.question, q, hits)
@@ -113,7 +112,7 @@ class QA:
         v = validate(question, history)
         if v.error:
             return []
-        q = self.retriever.analyse(followup_query(v.question, v.history))
+        q = self.retriever.analyse(v.question, followup_context(v.question, v.history))
         hits = self.retriever.search(q, k=len(self.data.chunks))
         views = []
         for doc in self.data.documents.values():

@@ -51,10 +51,15 @@ yourself yourselves also just get got gonna wanna will really u ur im ive dont d
 isnt thing things much many lot lots please tell know say said like s
 still now actually even ever anyway though tho pls plz ok okay yeah yes hey hi hello thanks thank
 gotta lotsa kinda sorta wont whats hows wheres thats theres someone something anything every
-getting going go goes went come comes put use used make makes made want need needs needed way
-bit quite pretty sure maybe probably basically literally honestly seriously
-normal normally back afterwards afterward instead soon see kind kinds away far left place yesterday
-today tomorrow anti usually typically generally exactly right whole
+getting going go goes went come comes put want way bit quite pretty sure maybe probably basically
+literally honestly seriously anti
+""".split())
+# Everyday words that still help a search match ("how soon will I see results") but say
+# nothing about the topic, so a question is never judged out of scope for using them.
+COMMON_WORDS = frozenset("""
+normal normally back afterwards afterward instead soon see seen kind kinds away far left place
+yesterday today tomorrow usually typically generally exactly right whole use used make makes made
+need needs needed feel feels look looks start started long last lasts time times
 """.split())
 # Words about the conversation or the sources rather than the topic.
 META_WORDS = frozenset("article articles source sources say says said agree agrees disagree "
