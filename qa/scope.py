@@ -16,17 +16,23 @@ from dataclasses import dataclass, field
 from .compose import Composer, Composition, Evidence
 from .retrieval import Query, Retriever
 from .schema import Turn
-from .textnorm import content_words, normalize
+from .textnorm import content_words, normalize, stem
 
 
 @dataclass(frozen=True)
 class ScopeThresholds:
     """Calibrated on the dev split (see docs/decisions.md)."""
 
-    min_dense: float = 0.30  # best sentence's cosine to the question
-    min_lexical: float = 0.25  # idf-weighted share of the question's terms in the best sentence
-    strong_dense: float = 0.55  # dense alone suffices above this
-    max_unknown_share: float = 0.5  # share of key-term weight the articles never use
+    # Share of the question's term weight (idf) carried by words the articles never use
+    # and that no lexicon entry maps onto article words. On dev, answerable questions
+    # sit at 0 (all but three, at most 0.54) and out-of-scope ones at 0.31 or more.
+    max_unknown_share: float = 0.28
+    # Evidence too weak to be an answer: neither close in meaning nor sharing words.
+    min_dense: float = 0.20
+    min_lexical: float = 0.30
+    # Staff view: an article covers the question when its best sentence has both.
+    article_dense: float = 0.35
+    article_lexical: float = 0.30
 
 
 @dataclass
@@ -103,7 +109,7 @@ class Scope:
         terms = set(q.stems)
         weights = {t: self.composer.term_weight(t) for t in terms}
         total = sum(weights.values()) or 1.0
-        unknown = {s for w in q.unknown for s in [self.retriever_stem(w)]}
+        unknown = {stem(w) for w in q.unknown}
         return {
             "dense": best.dense if best else 0.0,
             "lexical": best.lexical if best else 0.0,
@@ -112,13 +118,8 @@ class Scope:
             "n_unknown": float(len(unknown)),
         }
 
-    @staticmethod
-    def retriever_stem(word: str) -> str:
-        from .textnorm import stem
-
-        return stem(word)
-
     def judge(self, question: str, q: Query, comp: Composition) -> Verdict:
+        """Covered, or not, with the reason and the features behind it."""
         best = comp.evidence[0] if comp.evidence else None
         f = self.features(q, best)
         if is_task_request(question):
@@ -127,12 +128,12 @@ class Scope:
             return Verdict(False, "no evidence", f)
         if f["unknown_share"] > self.t.max_unknown_share:
             return Verdict(False, "key terms the articles never use", f)
-        if f["dense"] >= self.t.strong_dense:
-            return Verdict(True, "close in meaning", f)
-        if f["dense"] < self.t.min_dense or f["lexical"] < self.t.min_lexical:
+        if f["dense"] < self.t.min_dense and f["lexical"] < self.t.min_lexical:
             return Verdict(False, "weak evidence", f)
         return Verdict(True, "evidence", f)
 
     def sentence_covers(self, q: Query, ev: Evidence) -> bool:
-        """Whether one sentence is on the question's topic (staff comparison view)."""
-        return ev.dense >= self.t.min_dense and ev.lexical >= self.t.min_lexical
+        """Whether one article's best sentence is on the question's topic (staff view)."""
+        if self.features(q, ev)["unknown_share"] > self.t.max_unknown_share:
+            return False
+        return ev.dense >= self.t.article_dense and ev.lexical >= self.t.article_lexical
