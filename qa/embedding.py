@@ -57,7 +57,9 @@ class SentenceTransformerEncoder:
                 f"Could not load the embedding model {model!r} ({type(exc).__name__}); set QA_MODEL "
                 "to a local sentence-transformers folder, or unset it to use the bundled MiniLM."
             ) from None
-        dim = self.model.get_sentence_embedding_dimension()
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or \
+            self.model.get_sentence_embedding_dimension  # renamed in sentence-transformers 6
+        dim = get_dim()
         if not dim:
             raise QAError(f"The model {model!r} does not report an embedding size; use another.")
         self.dim = int(dim)

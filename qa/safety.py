@@ -160,6 +160,8 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"(pain|burning|ache)", r"\bpain\w* [^.?!]{0,25}(getting|gets|got|is getting|keeps getting|"
         r"growing) worse", r"\bworsening pain\b", r"\bpain is (unbearable|severe|excruciating)",
         r"\bthrobbing\b", r"\bunbearabl", r"\bexcruciating\b",
+        r"\b(hurts?|hurting|pain\w*|sore|burn\w*)\b[^.?!]{0,30}\b(so bad|really bad|so much|"
+        r"worse|unbearabl\w*|can'?t sleep)", r"\bworse than (yesterday|before|last)",
     ],
     "eye or vision problems": [
         r"\b(vision|eyesight|sight)\b", r"\bblurr(y|ed|ing)\b", r"\bdouble vision\b",
@@ -175,16 +177,18 @@ _COMPILED = {k: [re.compile(p) for p in v] for k, v in _SYMPTOMS.items()}
 
 # Signs that the person is describing what is happening to them now.
 _PRESENT = re.compile(
-    r"\b(i have|i've|ive|i got|i'm|im|i am|my|there'?s|it'?s|its|now|since|ago|yesterday|today|"
-    r"last night|this morning|still|getting worse|keeps?|won'?t|help|started|after my|after the)\b"
+    r"\b(i have|i've|ive|i got|i'?m having|i am having|i'?m getting|there is|there'?s|it'?s|its|"
+    r"now|since|ago|yesterday|today|tonight|last night|this morning|still|keeps?|started|"
+    r"getting worse|right now|help me|what do i do|what should i do|should i go)\b"
 )
-# A general question about risks, not a description.
-_GENERAL = re.compile(
-    r"^(can|could|does|do|will|would|is it possible|is there a (risk|chance)|what are the risks|"
-    r"how (likely|common|often|long)|what if)\b.*\b(cause|lead to|give|result in|get|risk|happen|"
-    r"common|normal|possible|likely)\b"
-    r"|\b(risk|chance|likelihood) of\b|\bside effects?\b"
+# A question about risks in general, a hypothetical, or prevention: not a description.
+_HYPOTHETICAL = re.compile(
+    r"^(can|could|does|do|will|would|is it possible|is there|are there|what are|what is the risk|"
+    r"how (likely|common|often|long|do|can|should|to)|what if|what happens|in case|should i worry)\b"
+    r"|\bif (i|you|it|my|they|there)\b|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b"
+    r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
 )
+_CONDITIONAL = re.compile(r"\bif (i|you|it|my|they|there) \w+")
 
 
 @dataclass(frozen=True)
@@ -196,12 +200,17 @@ class Triage:
 
 
 def triage(text: str) -> Triage:
-    """Flag a message that describes symptoms needing a clinician now."""
+    """Flag a message that describes symptoms needing a clinician now.
+
+    A symptom counts unless the message is plainly a general or hypothetical
+    question ("can it cause an infection?", "what if I get a fever?") with no sign
+    that it is happening now.
+    """
     norm = normalize(text)
     concerns = tuple(k for k, pats in _COMPILED.items() if any(p.search(norm) for p in pats))
     if not concerns:
         return Triage(False)
-    if _GENERAL.search(norm) and not _PRESENT.search(norm):
+    if _HYPOTHETICAL.search(norm) and not _PRESENT.search(_CONDITIONAL.sub(" ", norm)):
         return Triage(False)
     return Triage(True, concerns)
 
