@@ -50,3 +50,26 @@ def corpus() -> Corpus:
 def cli_env(built_index: Path) -> dict[str, str]:
     """Environment for running the `qa` command against the session's index."""
     return {**os.environ, "QA_INDEX_DIR": str(built_index)}
+
+
+# --- the web app and the real browser (tests/test_api.py, tests/test_browser.py) -----------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def app_server(built_index: Path):
+    """``python app.py`` on a free port against the session's index, started once."""
+    from _app_server import start_app
+
+    server = start_app(built_index)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Debian's chromium (never a downloaded browser build), with quiet, offline-safe flags."""
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
