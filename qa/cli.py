@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import QAError, UsageError
@@ -143,9 +143,27 @@ def _write_json(answer: Answer) -> None:
     sys.stdout.flush()
 
 
+def _stdin_lines() -> Iterator[tuple[int, str]]:
+    """Numbered stdin lines, each decoded as UTF-8 on its own.
+
+    Reading bytes keeps the result independent of the locale: a text-mode stdin
+    either fails on the whole read-ahead block (so earlier good lines go
+    unanswered) or, under surrogateescape, silently drops the bad bytes.
+    """
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # a text stream without bytes underneath (tests, embedding)
+        yield from enumerate(sys.stdin, start=1)
+        return
+    for lineno, data in enumerate(raw, start=1):
+        try:
+            yield lineno, data.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"Input line {lineno} is not UTF-8 text; save the input as UTF-8.") from None
+
+
 def _ask_jsonl() -> int:
     qa: QA | None = None
-    for lineno, line in enumerate(sys.stdin, start=1):
+    for lineno, line in _stdin_lines():
         if not line.strip():
             continue  # blank lines are not questions
         try:
