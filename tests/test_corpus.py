@@ -1,0 +1,139 @@
+"""The corpus: five articles kept byte-for-byte, honest metadata, and a loader that refuses bad files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.config import ROOT
+from qa.corpus import Corpus, load_corpus
+from qa.errors import CorpusError
+
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared" / "corpus"
+
+EXPECTED_IDS = {
+    "say-goodbye", "can-microneedling-help", "comprehensive-approach", "micro-needling-overview",
+    "non-invasive-method",
+}
+PUBLISHERS = {
+    "comprehensive-approach": "MTSPen.com",
+    "non-invasive-method": "Elite Medical Skin and Laser Center",
+}
+# What the metadata may say about an article; anything else (url, author, date) would be invented.
+ALLOWED_KEYS = {"id", "title", "title_is_headline", "publisher", "file", "original_file"}
+
+
+def _metadata() -> list[dict]:
+    return json.loads((CORPUS / "metadata.json").read_text(encoding="utf-8"))["documents"]
+
+
+@pytest.fixture()
+def corpus_copy(tmp_path: Path) -> Path:
+    """A private copy of corpus/ that a test may damage."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(CORPUS, dest)
+    return dest
+
+
+def test_corpus_folder_holds_exactly_the_five_listed_articles(corpus: Corpus) -> None:
+    assert {d.id for d in corpus.documents} == EXPECTED_IDS
+    assert corpus.unlisted == ()
+    on_disk = {p.name for p in CORPUS.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert on_disk == {d.file for d in corpus.documents} | {"metadata.json"}
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} is absent (no ../shared beside the checkout), "
+                    "so the originals cannot be compared")
+@pytest.mark.parametrize("entry", _metadata(), ids=lambda e: e["id"])
+def test_article_is_byte_identical_to_the_shared_original(entry: dict) -> None:
+    ours = (CORPUS / entry["file"]).read_bytes()
+    original = (SHARED / entry["original_file"]).read_bytes()
+    assert ours == original, f"corpus/{entry['file']} differs from {SHARED / entry['original_file']}"
+
+
+def test_metadata_lists_id_title_file_and_original_file() -> None:
+    entries = _metadata()
+    assert len(entries) == 5
+    for e in entries:
+        for key in ("id", "title", "file", "original_file"):
+            assert isinstance(e.get(key), str) and e[key].strip(), f"{e.get('id')}: {key} missing"
+        assert set(e) <= ALLOWED_KEYS, f"{e['id']} has invented fields {set(e) - ALLOWED_KEYS}"
+        assert (CORPUS / e["file"]).is_file()
+        assert e["original_file"] != e["file"]
+    assert len({e["id"] for e in entries}) == 5
+    assert len({e["file"] for e in entries}) == 5
+    assert len({e["original_file"] for e in entries}) == 5
+
+
+def test_publisher_only_where_the_article_names_one(corpus: Corpus) -> None:
+    for doc in corpus.documents:
+        assert doc.publisher == PUBLISHERS.get(doc.id), doc.id
+        if doc.publisher:
+            assert doc.publisher in doc.text, f"{doc.id} does not itself name {doc.publisher}"
+
+
+def test_headline_titles_are_the_articles_own_headlines(corpus: Corpus) -> None:
+    for doc in corpus.documents:
+        if doc.title_is_headline:
+            lines = [ln.strip() for ln in doc.text.splitlines()]
+            assert doc.title in lines, f"{doc.id}: title {doc.title!r} is not a line of the article"
+
+
+def test_loaded_text_is_the_verbatim_file_with_its_checksum(corpus: Corpus) -> None:
+    for doc in corpus.documents:
+        raw = (CORPUS / doc.file).read_bytes()
+        assert doc.text == raw.decode("utf-8")
+        assert doc.sha256 == hashlib.sha256(raw).hexdigest()
+
+
+def test_unlisted_file_is_reported_and_not_loaded(corpus_copy: Path) -> None:
+    (corpus_copy / "notes.txt").write_text("Microneedling notes that nobody listed.\n", encoding="utf-8")
+    loaded = load_corpus(corpus_copy)
+    assert loaded.unlisted == ("notes.txt",)
+    assert len(loaded.documents) == 5
+    assert all(d.file != "notes.txt" for d in loaded.documents)
+
+
+def test_missing_listed_file_is_refused_naming_it(corpus_copy: Path) -> None:
+    (corpus_copy / "say-goodbye.txt").unlink()
+    with pytest.raises(CorpusError, match=r"say-goodbye\.txt") as err:
+        load_corpus(corpus_copy)
+    assert "missing" in str(err.value)
+
+
+def test_non_utf8_file_is_refused_naming_it(corpus_copy: Path) -> None:
+    # "Café" in Latin-1: 0xE9 is not valid UTF-8 on its own.
+    (corpus_copy / "non-invasive-method.txt").write_bytes(b"Micro needling at the caf\xe9.\n")
+    with pytest.raises(CorpusError, match=r"non-invasive-method\.txt") as err:
+        load_corpus(corpus_copy)
+    assert "UTF-8" in str(err.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"\n  \n\t\n"], ids=["zero-bytes", "whitespace-only"])
+def test_empty_file_is_refused_naming_it(corpus_copy: Path, content: bytes) -> None:
+    (corpus_copy / "comprehensive-approach.txt").write_bytes(content)
+    with pytest.raises(CorpusError, match=r"comprehensive-approach\.txt") as err:
+        load_corpus(corpus_copy)
+    assert "empty" in str(err.value)
+
+
+def test_missing_or_broken_metadata_is_refused(corpus_copy: Path) -> None:
+    meta = corpus_copy / "metadata.json"
+    meta.write_text("{not json", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"metadata\.json"):
+        load_corpus(corpus_copy)
+    meta.unlink()
+    with pytest.raises(CorpusError, match=r"metadata\.json"):
+        load_corpus(corpus_copy)
+
+
+def test_corpus_errors_are_one_line(corpus_copy: Path) -> None:
+    (corpus_copy / "say-goodbye.txt").write_bytes(b"")
+    with pytest.raises(CorpusError) as err:
+        load_corpus(corpus_copy)
+    assert "\n" not in str(err.value)

@@ -1,0 +1,77 @@
+"""Golden retrieval: realistic patient questions whose top 3 passages must hold an answering sentence.
+
+Each line of ``tests/data/golden_retrieval.jsonl`` has a question and the article sentence(s) that
+answer it, copied verbatim from corpus/. A case passes when at least one of its gold sentences lies
+wholly inside one of the first three passages ``qa.ask(question).retrieved`` returns, from the
+article the sentence belongs to (several articles often say the same thing in different words, and
+any one of them answers the patient).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qa import QA
+from qa.chunking import chunk_document
+from qa.config import Settings
+from qa.corpus import Corpus
+
+GOLDEN = Path(__file__).parent / "data" / "golden_retrieval.jsonl"
+TOP = 3
+
+
+def _load() -> list[dict[str, Any]]:
+    with GOLDEN.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+CASES = _load()
+
+
+def _rank(qa: QA, case: dict[str, Any]) -> int | None:
+    """1-based rank of the first retrieved passage holding a gold sentence, or None."""
+    for rank, p in enumerate(qa.ask(case["question"]).retrieved, start=1):
+        if any(g["doc"] == p.doc_id and g["quote"] in p.text for g in case["gold"]):
+            return rank
+    return None
+
+
+def test_golden_file_is_well_formed(corpus: Corpus) -> None:
+    assert len(CASES) == 14
+    assert len({c["id"] for c in CASES}) == len(CASES)
+    assert len({c["question"].lower() for c in CASES}) == len(CASES)
+    docs = corpus.by_id()
+    settings = Settings().chunker
+    for case in CASES:
+        assert set(case) == {"id", "topic", "question", "gold"}
+        assert case["question"].strip() and case["gold"]
+        for g in case["gold"]:
+            text = docs[g["doc"]].text
+            assert text.count(g["quote"]) == 1, f"{case['id']}: quote not verbatim in {g['doc']}"
+            # A gold quote is (part of) one sentence, so a passage can hold it whole.
+            layout = chunk_document(g["doc"], text, docs[g["doc"]].title, settings)
+            assert any(g["quote"] in s.text for s in layout.sentences), f"{case['id']}: {g['quote']!r}"
+
+
+def test_golden_questions_are_not_copied_from_the_evaluation_sets() -> None:
+    data = Path(__file__).parent / "data"
+    theirs = set()
+    for name in ("dev.jsonl", "test.jsonl"):
+        path = data / name
+        if path.is_file():
+            theirs |= {" ".join(json.loads(line)["question"].lower().split())
+                       for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    ours = {" ".join(c["question"].lower().split()) for c in CASES}
+    assert not ours & theirs
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['id']}-{c['topic'].replace(' ', '_')}" for c in CASES])
+def test_answering_sentence_is_in_the_top_3(qa: QA, case: dict[str, Any]) -> None:
+    rank = _rank(qa, case)
+    where = "not in the top 10" if rank is None else f"at rank {rank}"
+    assert rank is not None and rank <= TOP, (
+        f"{case['question']!r}: the first passage with a gold sentence is {where}")
