@@ -115,8 +115,10 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
 
         tmp_dir, gen_name = store.new_generation_dir(index_dir)
         try:
-            dense = faiss.IndexFlatIP(encoder.dim)
-            dense.add(chunk_vecs)
+            # Exact below a size threshold, HNSW above (qa/vectors.py, measured in bench/).
+            from .vectors import build_dense
+
+            dense = build_dense(chunk_vecs)
             faiss.write_index(dense, str(tmp_dir / DENSE_FILE))
             np.save(tmp_dir / SENTENCES_FILE, sent_vecs)
             _write_bm25(tmp_dir / BM25_DIR, [keyword_tokens(index_text(c)) for c in chunks])
