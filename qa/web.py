@@ -302,8 +302,18 @@ def theme() -> gr.themes.Base:
     sans = [gr.themes.Font("system-ui"), gr.themes.Font("-apple-system"), gr.themes.Font("Segoe UI"),
             gr.themes.Font("Roboto"), gr.themes.Font("Helvetica Neue"), gr.themes.Font("Arial"), "sans-serif"]
     mono = [gr.themes.Font("ui-monospace"), gr.themes.Font("Consolas"), "monospace"]
-    return gr.themes.Soft(primary_hue="teal", secondary_hue="slate", neutral_hue="slate",
+    base = gr.themes.Soft(primary_hue="teal", secondary_hue="slate", neutral_hue="slate",
                           font=sans, font_mono=mono, text_size="md")
+    # Darker teal than Soft's defaults so every label and button text meets WCAG AA contrast.
+    return base.set(
+        button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+        button_primary_background_fill_dark="*primary_700",
+        button_primary_background_fill_hover_dark="*primary_800",
+        block_title_text_color="*primary_800", block_label_text_color="*primary_800",
+        block_info_text_color="*neutral_600", body_text_color_subdued="*neutral_600",
+        input_placeholder_color="*neutral_500", input_border_color="*neutral_300",
+        input_border_color_focus="*primary_600", color_accent="*primary_700",
+    )
 
 
 # --- the app -------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ CSS = """
 
 /* The chat fills the screen below the pinned header, leaving room for the question box. */
 #qa-chat { height: max(320px, calc(100vh - var(--qa-header-h) - 17rem)) !important; }
-#qa-chat { scroll-margin-top: calc(var(--qa-header-h) + .3rem); }
+#qa-chat { scroll-margin-top: calc(var(--qa-header-h) + .3rem); border: 1px solid #d6dde3;
+  border-radius: 10px; }
+#qa-question textarea, #qa-compare-question textarea { border: 1px solid #94a3b8 !important; }
 
 /* Chat messages */
 .qa-user { white-space: normal; overflow-wrap: anywhere; }
@@ -151,8 +153,20 @@ JS = r"""
 
   // After a new answer, show the question and the start of the answer (not the end of the
   // sources list, where the chat's own autoscroll would leave the reader).
+  // Gradio labels each chat message with its raw content, which here is HTML; give assistive
+  // technology the message's text instead.
+  function fixLabels(chat) {
+    chat.querySelectorAll('[aria-label*="s message: "]').forEach(function (m) {
+      var who = m.getAttribute('aria-label').split("'s message: ")[0];
+      var text = (m.textContent || '').replace(/\s+/g, ' ').trim().slice(0, 300);
+      var label = who + "'s message: " + text;
+      if (m.getAttribute('aria-label') !== label) m.setAttribute('aria-label', label);
+    });
+  }
+
   var seen = 0;
   function onChatChange(chat) {
+    fixLabels(chat);
     var answers = chat.querySelectorAll('.qa-answer');
     if (answers.length === seen) return;
     var grew = answers.length > seen;
@@ -180,7 +194,7 @@ JS = r"""
       headerHeight();
       if (window.ResizeObserver) new ResizeObserver(headerHeight).observe(hdr);
       new MutationObserver(function () { onChatChange(chat); })
-        .observe(chat, {childList: true, subtree: true});
+        .observe(chat, {childList: true, subtree: true, attributes: true, attributeFilter: ['aria-label']});
       clearInterval(poll);
     }
   }, 100);

@@ -73,3 +73,22 @@ def app_server(built_index: Path):
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     """Debian's chromium (never a downloaded browser build), with quiet, offline-safe flags."""
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def delete_output_dir(pytestconfig: pytest.Config) -> None:
+    """Replaces pytest-playwright's fixture of the same name, which empties ``--output``
+    (test-results/) at the start of every pytest run: keep the browser tests' screenshots so
+    an unrelated run does not wipe them; anything else there is still removed."""
+    import shutil
+
+    out = Path(pytestconfig.getoption("--output", "test-results"))
+    if not out.is_dir():
+        return
+    for entry in out.iterdir():
+        if entry.name == "screenshots":
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
