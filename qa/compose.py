@@ -148,12 +148,20 @@ class Composer:
             chars += len(e.sentence.text)
         return groups
 
-    def differ(self, groups: list[list[Evidence]]) -> bool:
+    def same_topic(self, q: Query, a: Evidence, b: Evidence) -> bool:
+        """Two sentences are on one topic if they are close in meaning or share a word of
+        the question's own (both about "sessions", say)."""
+        if self.sim(a, b) >= self.w.topic_overlap:
+            return True
+        shared = self.scorer.stems[a.idx] & self.scorer.stems[b.idx] & q.focus
+        return any(self.scorer.weight(t) >= 2.0 for t in shared)
+
+    def differ(self, q: Query, groups: list[list[Evidence]]) -> bool:
         """Whether statements of different articles on one topic disagree."""
         heads = [g[0] for g in groups]
         for i, a in enumerate(heads):
             for b in heads[i + 1:]:
-                if a.sentence.doc_id == b.sentence.doc_id or self.sim(a, b) < self.w.topic_overlap:
+                if a.sentence.doc_id == b.sentence.doc_id or not self.same_topic(q, a, b):
                     continue
                 na, nb = numbers(a.sentence.text), numbers(b.sentence.text)
                 if na and nb and na != nb:
@@ -188,7 +196,7 @@ class Composer:
         for g in groups:
             order.setdefault(g[0].sentence.doc_id, len(order))
         groups.sort(key=lambda g: (order[g[0].sentence.doc_id], g[0].sentence.start))
-        differ = len(order) > 1 and self.differ(groups)
+        differ = len(order) > 1 and self.differ(q, groups)
         lines: list[str] = []
         titles = {d.id: d.title for d in self.data.documents.values()}
         if differ:

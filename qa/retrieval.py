@@ -112,6 +112,9 @@ class Retriever:
         # count in full, not as a mild expansion ("wreck my face" -> risks, safe).
         substitutes = {e for s in all_stems if s not in self.known_stems
                        for e in self.expansions.get(s, ())}
+        # The article words a question's shape implies ("how often" -> interval) count in
+        # full too: the words that carried that meaning were dropped as stopwords.
+        substitutes |= set(intent_expansions(norm))
         return Query(raw=text, text=full_norm, terms=terms + ctx[0], stems=all_stems,
                      expansions=extra, corrections={**ctx[1], **corrections}, unknown=unknown,
                      focus=focus, quantity=bool(_QUANTITY.search(norm)), substitutes=substitutes)
@@ -219,6 +222,9 @@ class SentenceScorer:
                 self.by_chunk.setdefault(c, []).append(i)
         self.scorable = [s.kind in ("body", "byline") for s in data.sentences]
         self._quantity = [bool(_AMOUNT.search(normalize(s.text))) for s in data.sentences]
+        # Stems next to an amount ("four to six sessions", "last 1-3 days"): a "how many
+        # sessions" question is answered by a number attached to "sessions".
+        self._counted = [_counted_stems(s.text) for s in data.sentences]
 
     def weight(self, stem_: str) -> float:
         """Idf of a stem; words the articles never use weigh the most."""
@@ -237,7 +243,8 @@ class SentenceScorer:
         stems = self.stems[i]
 
         def w(t: str) -> float:
-            return self.weight(t) * (FOCUS_WEIGHT if t in q.focus or not q.focus else 1.0)
+            focus = FOCUS_WEIGHT if t in q.focus or not q.focus else 1.0
+            return self.weight(t) * focus * (COMMON_WEIGHT if t in COMMON_STEMS else 1.0)
 
         total = max(sum(w(t) for t in terms), LEXICAL_FLOOR)
         got = sum(w(t) for t in terms if t in stems)
@@ -246,16 +253,16 @@ class SentenceScorer:
         extra = 0.3 * sum(self.weight(t) for t in set(q.expansions) - q.substitutes if t in stems)
         return min(1.0, (got + extra) / total)
 
-    def has_quantity(self, i: int) -> bool:
-        return self._quantity[i]
-
     def dense(self, q: Query, i: int) -> float:
         assert q.vector is not None
         return float(self.data.sentence_vectors[i] @ q.vector)
 
     def score(self, q: Query, i: int) -> float:
         base = self.dense_share * self.dense(q, i) + (1 - self.dense_share) * self.lexical(q, i)
-        return base + (QUANTITY_BONUS if q.quantity and self._quantity[i] else 0.0)
+        if not q.quantity or not self._quantity[i]:
+            return base
+        attached = bool(self._counted[i] & q.focus)
+        return base + QUANTITY_BONUS + (ATTACHED_BONUS if attached else 0.0)
 
     def best_in_chunk(self, q: Query, chunk_id: int) -> float:
         vals = [self.score(q, i) for i in self.by_chunk.get(chunk_id, []) if self.scorable[i]]
@@ -264,7 +271,11 @@ class SentenceScorer:
 
 LEXICAL_FLOOR = 8.0
 FOCUS_WEIGHT = 2.0  # the question's own words against words borrowed from earlier turns
-QUANTITY_BONUS = 0.2
+COMMON_WEIGHT = 0.3  # everyday words ("usually", "see", "long") match, but weakly
+COMMON_STEMS = frozenset(stem(w) for w in COMMON_WORDS)
+QUANTITY_BONUS = 0.1
+ATTACHED_BONUS = 0.15
+_EXACT_AMOUNT = re.compile(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|once|twice")
 _QUANTITY = re.compile(r"\bhow (many|much|long|often|soon|deep|far|frequently)\b|\bwhat (depth|size|spf)\b"
                        r"|\bwhen (can|will|should|do)\b")
 # Amounts and durations: digits, number words, "a few", "a day or two".
@@ -295,6 +306,18 @@ _INTENTS: list[tuple[re.Pattern[str], list[str]]] = [
     (re.compile(r"\b(also called|other names?|another name|known as|aka)\b"),
      ["names", "referred", "called"]),
 ]
+
+
+def _counted_stems(text: str, window: int = 3) -> frozenset[str]:
+    """Stems within ``window`` words of an amount (a digit or a number word)."""
+    toks = re.findall(r"[a-z0-9]+", join_compounds(normalize(text)))
+    near: set[str] = set()
+    for i, t in enumerate(toks):
+        if _EXACT_AMOUNT.fullmatch(t):
+            for u in toks[max(0, i - window): i + window + 1]:
+                if not _EXACT_AMOUNT.fullmatch(u) and u not in STOPWORDS:
+                    near.add(stem(u))
+    return frozenset(near)
 
 
 def intent_expansions(norm: str) -> list[str]:

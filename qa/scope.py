@@ -58,7 +58,7 @@ _PERSONAL = re.compile(
     r"\b(should i (get|have|do|try|go|book|start|consider|use)|shall i (get|have|do|try)|"
     r"is it (right|good|ok|okay|worth it|a good idea) for (me|my)|"
     r"am i (a )?(good |suitable |right )?(candidate|fit)|would (it|microneedling) (work|help) for me|"
-    r"is (it|microneedling) for me|right for my|good for my|do i need|worth it for me|"
+    r"is (it|microneedling) for me|right for my|good for my|worth it for me|"
     r"can i (get|have|do) (it|this|microneedling)\b)"
 )
 _REFERS_BACK = re.compile(
@@ -131,6 +131,11 @@ class Scope:
         if f["dense"] < self.t.min_dense and f["lexical"] < self.t.min_lexical:
             return Verdict(False, "weak evidence", f)
         return Verdict(True, "evidence", f)
+
+    def relevant(self, comp: Composition) -> bool:
+        """Evidence good enough to show beside an urgent warning (unknown words allowed)."""
+        best = comp.evidence[0] if comp.evidence else None
+        return best is not None and best.lexical >= self.t.min_lexical and best.dense >= self.t.min_dense
 
     def sentence_covers(self, q: Query, ev: Evidence) -> bool:
         """Whether one article's best sentence is on the question's topic (staff view)."""
