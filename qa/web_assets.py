@@ -60,7 +60,6 @@ a.qa-view { font-size: .88rem; font-weight: 600; color: #0b5c8a; }
 /* The article's title stays visible while the reader scrolls through it. */
 .qa-viewer-head { position: sticky; top: -.7rem; background: #fff; padding: .3rem 0 .2rem 0;
   border-bottom: 1px solid #e5e7eb; margin-bottom: .5rem; z-index: 1; }
-.dark .qa-viewer-head { background: #1c2430; border-color: #374151; }
 .qa-viewer-title { font-size: 1.05rem; font-weight: 700; margin: 0 0 .2rem 0; }
 .qa-pub { font-size: .88rem; color: #4b5563; margin: 0 0 .4rem 0 !important; }
 .qa-viewer-note { font-size: .85rem; margin: 0; }
@@ -96,20 +95,6 @@ a.qa-view { font-size: .88rem; font-weight: 600; color: #0b5c8a; }
   #qa-viewer-col { position: static; }
   .qa-viewer { max-height: 70vh; }
 }
-
-/* Dark mode: keep the same structure with dark surfaces. */
-.dark .qa-header { background: #12302b; border-color: #2e5d54; }
-.dark .qa-title, .dark .qa-disclaimer { color: #e6f2ef; }
-.dark .qa-cite, .dark .qa-viewer, .dark .qa-card { background: #1c2430; color: #e5e7eb;
-  border-color: #374151; }
-.dark blockquote.qa-cite-text, .dark .qa-placeholder { color: #e5e7eb; }
-.dark .qa-urgent { background: #3b0d0a; color: #fde2df; }
-.dark .qa-urgent-title { color: #ffb4ab; }
-.dark .qa-notfound { background: #332700; color: #fbefc4; }
-.dark .qa-invalid { background: #1e293b; color: #e2e8f0; }
-.dark a.qa-ref, .dark a.qa-view, .dark .qa-cite-n { color: #8cc8ee; }
-.dark .qa-muted, .dark .qa-pub, .dark .qa-sources-title, .dark .qa-viewer-label,
-.dark .qa-notcovered { color: #b6bfcb; }
 """
 
 # Opens "View in article" / [n] links in the source viewer. The chat's sanitizer keeps only
@@ -126,6 +111,29 @@ FRAME_CSS = """
 @media (max-width: 640px) {
   .gradio-container .main.app { padding-left: 6px !important; padding-right: 6px !important; }
 }
+/* Dark mode (Gradio puts .dark on <body>). Gradio's scoping makes ".dark ..." rules in the app
+   CSS lose to the light ones, so they live here, marked important. Later rules win ties. */
+.dark .qa-header { background: #12302b !important; border-color: #2e5d54 !important; }
+.dark .qa-header, .dark .qa-header * { color: #e6f2ef !important; }
+.dark .qa-cite, .dark .qa-viewer, .dark .qa-viewer-head, .dark .qa-card {
+  background: #1c2430 !important; border-color: #374151 !important; }
+.dark .qa-related .qa-cite, .dark .qa-card.qa-not-covered { background: #171c24 !important; }
+.dark .qa-card.qa-covered { border-top-color: #3fa58f !important; }
+.dark #qa-chat { border-color: #374151 !important; }
+.dark .qa-answer, .dark .qa-answer *, .dark .qa-viewer, .dark .qa-viewer *, .dark .qa-compare,
+.dark .qa-compare *, .dark .qa-placeholder, .dark .qa-placeholder *, .dark .qa-user {
+  color: #e5e7eb !important; }
+.dark .qa-urgent { background: #3b0d0a !important; border-color: #f97066 !important; }
+.dark .qa-urgent * { color: #fde2df !important; }
+.dark .qa-urgent .qa-urgent-title { color: #ffb4ab !important; }
+.dark .qa-notfound { background: #332700 !important; border-color: #d9a400 !important; }
+.dark .qa-notfound * { color: #fbefc4 !important; }
+.dark .qa-invalid { background: #1e293b !important; border-color: #64748b !important; }
+.dark .qa-invalid * { color: #e2e8f0 !important; }
+.dark .qa-muted, .dark .qa-pub, .dark .qa-sources-title, .dark .qa-viewer-label,
+.dark .qa-notcovered { color: #b6bfcb !important; }
+.dark a.qa-ref, .dark a.qa-view, .dark a.qa-back, .dark .qa-cite-n { color: #8cc8ee !important; }
+.dark .qa-viewer mark, .dark .qa-compare mark { background: #ffe58a !important; color: #111827 !important; }
 </style>
 """
 

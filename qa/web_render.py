@@ -78,9 +78,9 @@ def viewer_placeholder_html() -> str:
 
 def user_message_html(question: str) -> str:
     """The user's own words, escaped (HTML or script in a question shows as text)."""
-    shown = question
+    shown = question.strip()
     if len(shown) > MAX_QUESTION_CHARS:
-        shown = f"{question[:ECHO_CHARS]}… ({len(question):,} characters in total)"
+        shown = f"{shown[:ECHO_CHARS]}… ({len(shown):,} characters in total)"
     return f'<div class="qa-user">{multiline(shown)}</div>'
 
 

@@ -90,6 +90,38 @@ def fully_visible(page: Page, selector: str) -> bool:
         }""", selector)
 
 
+CONTRAST = """(sel) => {
+    // WCAG contrast of an element's text against the first opaque background behind it.
+    const lum = (c) => { const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map((v) => {
+        v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const e = document.querySelector(sel);
+    let bg = null;
+    for (let n = e; n; n = n.parentElement) {
+        const c = getComputedStyle(n).backgroundColor;
+        const a = c.match(/[\\d.]+/g);
+        if (a && (a.length < 4 || Number(a[3]) > 0.9)) { bg = c; break; }
+    }
+    const [hi, lo] = [lum(getComputedStyle(e).color), lum(bg || 'rgb(255,255,255)')].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_in_light_and_dark_mode(browser: Browser, app_server, scheme: str) -> None:
+    ctx = browser.new_context(viewport={"width": DESKTOP[0], "height": DESKTOP[1]}, color_scheme=scheme)
+    try:
+        page = ctx.new_page()
+        page.goto(app_server.url + "/", wait_until="domcontentloaded")
+        answer = ask(page, URGENT)
+        expect(answer.locator(".qa-urgent")).to_be_visible()
+        for sel in ("#qa-disclaimer", ".qa-urgent p:last-child", ".qa-user"):
+            assert page.evaluate(CONTRAST, sel) >= 4.5, (scheme, sel)
+        shot(page, f"12-contrast-{scheme}")
+    finally:
+        ctx.close()
+
+
 def test_disclaimer_is_in_view_before_any_input(open_page) -> None:
     page = open_page()
     d = page.locator("#qa-disclaimer")
