@@ -98,3 +98,49 @@ def test_edge_questions_are_invalid_not_errors(qa: QA, question: str) -> None:
     d = qa.ask(question).to_dict()
     check_contract(d, qa)
     assert d["status"] == "invalid"
+
+
+# --- the JSON API ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def api(qa: QA):
+    from fastapi.testclient import TestClient
+
+    from qa.web import create_app
+
+    with TestClient(create_app(qa), raise_server_exceptions=False) as client:
+        yield client
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, allow_nan=True).encode()  # NaN/Infinity: not strict JSON, on purpose
+
+
+REQUEST_OBJECTS = st.fixed_dictionaries(
+    {"question": QUESTIONS | JSON_LIKE},
+    optional={"history": HISTORIES, "extra": JSON_LIKE},
+)
+BODIES = st.one_of(
+    REQUEST_OBJECTS.map(_dumps),
+    REQUEST_OBJECTS.map(lambda o: json.dumps(o, ensure_ascii=False).encode("utf-8", "surrogatepass")),
+    JSON_LIKE.map(_dumps),
+    st.binary(max_size=300),
+    st.sampled_from([b"", b"{", b'{"question": "x"', b"\xff\xfe{}", b'{"question": "\\ud800"}', b"null",
+                     b'{"question": "a", "question": 5}', b"[" * 5000,
+                     b'{"question": "' + b"x" * 70_000 + b'"}']),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=BODIES, content_type=st.sampled_from(["application/json", "application/json; charset=utf-8",
+                                                  "text/plain", None]))
+def test_api_never_answers_500(api, qa: QA, body: bytes, content_type: str | None) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    r = api.post("/api/ask", content=body, headers=headers)
+    assert r.status_code < 500, (r.status_code, r.text[:300])
+    if r.status_code == 200:
+        check_contract(r.json(), qa)
+    else:
+        assert 400 <= r.status_code < 500
+        err = r.json()
+        assert set(err) == {"error"} and isinstance(err["error"], str) and "\n" not in err["error"]

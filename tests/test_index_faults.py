@@ -269,10 +269,10 @@ def test_cli_reports_each_fault_in_one_line_with_exit_1(tmp_path: Path, built_in
 
 # --- builds killed with SIGKILL --------------------------------------------------------------------
 
-# Runs a real build (store, index, faiss, bm25s, numpy: the real code) and SIGKILLs itself at one
-# point of publishing. With "stub", the embedding model is replaced by random unit vectors and the
-# old generation's ONNX files, so these runs take a second instead of a full torch build; two
-# further runs below kill real, unstubbed builds from outside.
+# Runs a build (store, index, faiss, bm25s, numpy: the real code) and SIGKILLs itself at one point
+# of publishing. The embedding model is replaced by random unit vectors and the old generation's
+# ONNX files, so a run takes a second or two instead of a full torch build; two further runs below
+# kill real, unstubbed builds from outside.
 _KILL_AT = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
@@ -313,6 +313,9 @@ _KILL_AT = textwrap.dedent("""
                 die()
             real_replace(src, dst)
         os.replace = replace_then_die
+    if point == "cli":                    # the real `qa` command line, e.g. build --force
+        from qa.cli import main
+        sys.exit(main(sys.argv[3:]))
     build(Settings(), progress=False)
 """)
 
