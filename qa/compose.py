@@ -28,7 +28,7 @@ MAX_SENTENCES = 4
 class ComposeWeights:
     """How sentence evidence is selected (chosen on the dev set; docs/decisions.md)."""
 
-    chunk_prior: float = 0.20  # bonus for sentences in higher-ranked passages
+    chunk_prior: float = 0.30  # bonus for sentences in higher-ranked passages
     keep_ratio: float = 0.60  # further sentences must score this fraction of the best
     same_doc_ratio: float = 0.90  # ... and this much when their article is already quoted
     min_lexical: float = 0.10  # further sentences must share the question's words

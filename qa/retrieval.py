@@ -35,10 +35,10 @@ class FusionWeights:
     """Weighted reciprocal-rank fusion: ``w / (k + rank)`` summed over the two rankings."""
 
     bm25: float = 1.0
-    dense: float = 0.5
+    dense: float = 0.8
     k: float = 10.0
     expansion: float = 0.35  # weight of lexicon words added to the keyword query
-    sentence: float = 0.08  # weight of the chunk's best sentence score (precise evidence)
+    sentence: float = 0.15  # weight of the chunk's best sentence score (precise evidence)
     sentence_dense: float = 0.3  # dense share of a sentence score; the rest is keyword coverage
     rerank_depth: int = 50  # fused candidates whose sentences are scored
 

@@ -24,9 +24,9 @@ class ScopeThresholds:
     """Calibrated on the dev split (see docs/decisions.md)."""
 
     # Share of the question's term weight (idf) carried by words the articles never use
-    # and that no lexicon entry maps onto article words. On dev, answerable questions
-    # sit at 0 (all but three, at most 0.54) and out-of-scope ones at 0.31 or more.
-    max_unknown_share: float = 0.28
+    # and that no lexicon entry maps onto article words. On dev + dev2 (167 questions),
+    # above 0.30 catches 84% of out-of-scope questions at 1% false abstentions.
+    max_unknown_share: float = 0.30
     # Evidence too weak to be an answer: neither close in meaning nor sharing words.
     min_dense: float = 0.20
     min_lexical: float = 0.30

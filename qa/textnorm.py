@@ -60,6 +60,18 @@ COMMON_WORDS = frozenset("""
 normal normally back afterwards afterward instead soon see seen kind kinds away far left place
 yesterday today tomorrow usually typically generally exactly right whole use used make makes made
 need needs needed feel feels look looks start started long last lasts time times
+happen happens happened happening walk step steps talk talking tell told give gives giving read
+reading matter matters decide decides decided seem seems seemed mean means meant show shows showed
+finish finished finishing end ends ended sit sits sitting stay stays keep keeps find found try
+tried trying think thought wonder wondering worry worried ask asked asking hear heard stuff thing
+idea bunch size total site sites route option options choice question questions answer answers
+people person someone everybody everyone anybody anyone guy guys friend friends sister brother
+mom mum dad mother father wife husband partner girlfriend boyfriend family work job day days week
+weeks month months year years hour hours minute minutes morning evening night decent honest odd
+clear late early fresh super lazy real true sure big small little huge tiny bad good great best
+worst better nice okay fine plus ahead along since until able possible likely unlikely whether
+else also mostly pretty kinda sorta totally completely properly ever never always sometimes often
+wat wats whats shud cud wud gonna wanna gotta rn b4 u ur r y n nah yep nope lol tbh idk imo btw
 """.split())
 # Words about the conversation or the sources rather than the topic.
 META_WORDS = frozenset("article articles source sources say says said agree agrees disagree "
