@@ -1,8 +1,8 @@
 """The web chat (Gradio) and the JSON API (FastAPI), served by one app.
 
-``create_app(qa)`` returns a FastAPI app with ``/api/ask``, ``/api/article/{id}``,
-``/healthz`` and ``/docs``, and the Gradio UI mounted at ``/``. The one ``QA`` object
-is shared by every request. Rendering lives in ``web_render`` (HTML) and
+``create_app(qa)`` returns a FastAPI app with the JSON API (``web_api``: ``/api/ask``,
+``/api/article/{id}``, ``/healthz``, ``/docs``) and the Gradio UI mounted at ``/``. The one
+``QA`` object is shared by every request. Rendering lives in ``web_render`` (HTML) and
 ``web_assets`` (CSS and the source-viewer script).
 """
 
@@ -15,24 +15,18 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import anyio
 import gradio as gr
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI
 from gradio.components.textbox import InputHTMLAttributes
-from pydantic import BaseModel, Field, StrictStr
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
 from .safety import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, validate
 from .schema import Answer
 from .service import QA
+from .web_api import BodySizeLimit, add_api
 from .web_assets import CSS, FRAME_CSS, JS
 from .web_render import (
     answer_html,
@@ -50,8 +44,7 @@ log = logging.getLogger("qa.web")
 # holds the GIL, so more than two answers at once only adds latency.
 CONCURRENCY_LIMIT = 2
 QUEUE_MAX_SIZE = 200
-API_MAX_BODY = 64 * 1024      # /api/*: a question plus a long history fits easily
-OTHER_MAX_BODY = 1024 * 1024  # the Gradio routes (no file uploads in this app)
+MAX_SHOWN_MESSAGES = 200      # the chat shows the last 100 questions and answers
 
 PATIENT_EXAMPLES = [
     "How many sessions are usually needed?",
@@ -64,126 +57,6 @@ STAFF_EXAMPLES = [
     "How far apart should treatments be spaced?",
     "What aftercare should patients follow?",
 ]
-
-
-# --- the JSON API's request and response shapes -------------------------------------------
-
-class HistoryTurn(BaseModel):
-    role: StrictStr = Field(description='"user" or "assistant"')
-    content: StrictStr
-
-
-class AskRequest(BaseModel):
-    question: StrictStr = Field(description=f"The question (up to {MAX_QUESTION_CHARS} characters).",
-                                examples=["How many sessions are usually needed?"])
-    history: list[HistoryTurn] | None = Field(
-        default=None, description="Earlier turns of the conversation, oldest first, for follow-ups.")
-
-
-class CitationOut(BaseModel):
-    n: int
-    doc_id: str
-    title: str
-    text: str
-    start: int
-    end: int
-    score: float
-
-
-class PassageOut(BaseModel):
-    doc_id: str
-    title: str
-    text: str
-    start: int
-    end: int
-    score: float
-
-
-class AnswerOut(BaseModel):
-    question: str
-    status: str = Field(description="answered | not_found | urgent | invalid")
-    answer: str = Field(description="Markdown with [n] markers")
-    citations: list[CitationOut]
-    retrieved: list[PassageOut]
-    disclaimer: str
-    timings_ms: dict[str, float]
-
-
-class ArticleOut(BaseModel):
-    id: str
-    title: str
-    publisher: str | None
-    title_is_headline: bool
-    text: str
-
-
-class ErrorOut(BaseModel):
-    error: str
-
-
-# --- request body limit --------------------------------------------------------------------
-
-class _TooLarge(StarletteHTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body is larger than the {limit // 1024} KiB limit.")
-
-
-class BodySizeLimit:
-    """Refuse request bodies over a limit with 413: by Content-Length, and by counting the
-    bytes actually received (a chunked or lying client cannot get past it)."""
-
-    def __init__(self, app: ASGIApp, api_limit: int = API_MAX_BODY, other_limit: int = OTHER_MAX_BODY):
-        self.app = app
-        self.api_limit = api_limit
-        self.other_limit = other_limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.api_limit if scope.get("path", "").startswith("/api/") else self.other_limit
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None:
-            try:
-                too_big = int(declared) > limit
-            except ValueError:
-                await _json(scope, send, 400, "The Content-Length header is not a number.")
-                return
-            if too_big:
-                await _json(scope, send, 413, _TooLarge(limit).detail)
-                return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge(limit)  # FastAPI re-raises HTTPExceptions from body reading
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge as exc:
-            if started:
-                raise
-            await _json(scope, send, 413, exc.detail)
-
-
-async def _json(scope: Scope, send: Send, status: int, error: str) -> None:
-    await JSONResponse({"error": error}, status_code=status)(scope, _no_body, send)
-
-
-async def _no_body() -> Message:  # pragma: no cover - JSONResponse never reads the request
-    return {"type": "http.disconnect"}
 
 
 # --- the UI --------------------------------------------------------------------------------
@@ -219,6 +92,14 @@ class ChatHandlers:
         history += [{"role": "user", "content": answer.question},
                     {"role": "assistant", "content": answer.answer}]
         return "", chat, history[-MAX_HISTORY_TURNS:]
+
+    def respond_ui(self, message: str | None, shown: list[Any] | None, history: list[dict[str, str]] | None
+                   ) -> tuple[str, list[Any], list[Any], list[dict[str, str]]]:
+        """``respond`` for the page: the chat's messages live in server-side state, so the browser
+        never uploads the whole conversation with each question (the chat is output-only)."""
+        box, chat, history = self.respond(message, shown, history)
+        chat = chat[-MAX_SHOWN_MESSAGES:]
+        return box, chat, chat, history
 
     def compare(self, question: str | None) -> str:
         question = question or ""
@@ -258,14 +139,16 @@ def build_ui(qa: QA, concurrency_limit: int = CONCURRENCY_LIMIT) -> gr.Blocks:
                         ask_btn = gr.Button("Ask", variant="primary", elem_id="qa-ask", scale=2, min_width=90)
                         clear_btn = gr.Button("Clear conversation", variant="secondary",
                                               elem_id="qa-clear", scale=1, min_width=90)
-                    state = gr.State([])
-                    io = {"outputs": [question, chatbot, state]}
-                    question.submit(h.respond, [question, chatbot, state], **io, **ev)
-                    ask_btn.click(h.respond, [question, chatbot, state], **io, **ev)
-                    clear_btn.click(lambda: ("", [], []), None, **io, queue=False,
+                    shown = gr.State([])    # the chat's messages (HTML), kept on the server
+                    history = gr.State([])  # plain-text turns for follow-up questions
+                    io = {"outputs": [question, chatbot, shown, history]}
+                    question.submit(h.respond_ui, [question, shown, history], **io, **ev)
+                    ask_btn.click(h.respond_ui, [question, shown, history], **io, **ev)
+                    clear_btn.click(lambda: ("", [], [], []), None, **io, queue=False,
                                     api_visibility="private")
-                    # The chat's own trash icon empties the chat; forget the history with it.
-                    chatbot.clear(lambda: [], None, state, queue=False, api_visibility="private")
+                    # The chat's own trash icon empties the chat; forget the rest with it.
+                    chatbot.clear(lambda: ([], []), None, [shown, history], queue=False,
+                                  api_visibility="private")
                     for label, examples, cls in (("Examples for patients", PATIENT_EXAMPLES, "patients"),
                                                  ("Examples for clinic staff", STAFF_EXAMPLES, "staff")):
                         gr.Markdown(f"**{label}**", elem_classes=["qa-examples-label"])
@@ -273,7 +156,7 @@ def build_ui(qa: QA, concurrency_limit: int = CONCURRENCY_LIMIT) -> gr.Blocks:
                             for q in examples:
                                 b = gr.Button(q, size="sm", variant="secondary",
                                               elem_classes=["qa-example"])
-                                b.click(partial(h.respond, q), [chatbot, state], **io, **ev)
+                                b.click(partial(h.respond_ui, q), [shown, history], **io, **ev)
                 with gr.Tab("What the articles say (staff)", id="compare", elem_id="qa-tab-compare"):
                     gr.Markdown("For a question, each article's best passage side by side (its most "
                                 "relevant sentence highlighted), or *Not covered in this article*.")
@@ -323,91 +206,11 @@ def create_app(qa: QA, concurrency_limit: int = CONCURRENCY_LIMIT) -> FastAPI:
     app = FastAPI(title="Microneedling Q&A API", version=__version__, docs_url=None, redoc_url=None,
                   description="Cited answers from five articles about microneedling for acne scars. "
                               "Not medical advice.")
-    limiter = anyio.CapacityLimiter(concurrency_limit)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return JSONResponse({"error": "The request body is not valid JSON."}, status_code=400)
-        e = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
-        return JSONResponse({"error": f"{where}: {e.get('msg')}"}, status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def _internal(_: Request, exc: Exception) -> JSONResponse:
-        log.error("internal error", exc_info=exc)
-        return JSONResponse({"error": "Internal error; see the server log."}, status_code=500)
-
-    @app.post("/api/ask", response_model=AnswerOut, tags=["qa"],
-              responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}})
-    async def api_ask(req: AskRequest) -> dict[str, Any]:
-        """Answer one question from the five articles (same object as ``qa ask --json``).
-
-        Bad questions (empty, too long, bad history) get status ``invalid`` with a message.
-        """
-        history = [t.model_dump() for t in req.history] if req.history is not None else None
-        answer = await anyio.to_thread.run_sync(qa.ask, req.question, history, limiter=limiter)
-        return answer.to_dict()
-
-    @app.get("/api/articles", tags=["qa"])
-    async def api_articles() -> list[dict[str, Any]]:
-        """The five articles' ids, titles and publishers."""
-        return [{"id": d.id, "title": d.title, "publisher": d.publisher} for d in qa.documents]
-
-    @app.get("/api/article/{doc_id}", response_model=ArticleOut, tags=["qa"],
-             responses={404: {"model": ErrorOut}})
-    async def api_article(doc_id: str) -> dict[str, Any]:
-        """One article's full text and metadata (citation offsets index into ``text``)."""
-        try:
-            d = qa.document(doc_id)
-        except KeyError:
-            raise StarletteHTTPException(404, f"No article with id {doc_id!r}; see /api/articles.") from None
-        return {"id": d.id, "title": d.title, "publisher": d.publisher,
-                "title_is_headline": d.title_is_headline, "text": d.text}
-
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, Any]:
-        """Index and model status from the loaded manifest."""
-        m = qa.data.manifest
-        model = {k: v for k, v in (m.get("model") or {}).items() if k != "source"}
-        return {"status": "ok", "version": __version__,
-                "index": {"generation": m.get("generation"), "created_at": m.get("created_at"),
-                          "format_version": m.get("format_version"), "counts": m.get("counts"),
-                          "chunker": m.get("chunker")},
-                "model": model, "concurrency_limit": concurrency_limit}
-
-    _mount_docs(app)
+    # The API's answers share the UI's limit (the Gradio queue has its own pool of the same size).
+    add_api(app, qa, anyio.CapacityLimiter(concurrency_limit))
     demo = build_ui(qa, concurrency_limit)
     app = gr.mount_gradio_app(
         app, demo, path="/", theme=theme(), css=CSS, head=FRAME_CSS + JS, footer_links=[], run_history=False,
         enable_monitoring=False, mcp_server=False, pwa=False, ssr_mode=False, show_error=False)
     app.add_middleware(BodySizeLimit)
     return app
-
-
-def _mount_docs(app: FastAPI) -> None:
-    """Swagger UI at /docs from the locally installed bundle (no CDN: this runs offline)."""
-    try:
-        import swagger_ui_bundle
-
-        static = Path(swagger_ui_bundle.swagger_ui_path)
-    except ImportError:  # pragma: no cover - fall back to FastAPI's CDN-hosted page
-        static = None
-    if static is not None:
-        app.mount("/docs-static", StaticFiles(directory=static), name="docs-static")
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        from fastapi.openapi.docs import get_swagger_ui_html
-
-        kw = {}
-        if static is not None:
-            kw = {"swagger_js_url": "/docs-static/swagger-ui-bundle.js",
-                  "swagger_css_url": "/docs-static/swagger-ui.css",
-                  "swagger_favicon_url": "/docs-static/favicon-32x32.png"}
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Microneedling Q&A API", **kw)

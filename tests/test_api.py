@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from qa import QA
 from qa.config import DISCLAIMER, ROOT
 from qa.safety import MAX_QUESTION_CHARS
-from qa.web import API_MAX_BODY, ChatHandlers, create_app
+from qa.web import MAX_SHOWN_MESSAGES, ChatHandlers, create_app
+from qa.web_api import API_MAX_BODY
 
 SESSIONS = "How many sessions are usually needed?"
 URGENT = "I had microneedling two days ago and now my face is full of pus and I have a fever"
@@ -195,14 +196,19 @@ def test_chat_keeps_plain_text_history_and_escapes_the_question(qa: QA) -> None:
 
 def test_chat_keeps_an_over_long_question_for_editing(qa: QA) -> None:
     q = "why " * 600
-    box, chat, history = h_respond(qa, q)
+    box, chat, history = ChatHandlers(qa).respond(q, [], [])
     assert box == q and history == []
     assert f"{MAX_QUESTION_CHARS:,} characters" in chat[-1]["content"]
     assert len(chat[0]["content"]) < 1000  # the echo is shortened
 
 
-def h_respond(qa: QA, q: str) -> tuple[str, list, list]:
-    return ChatHandlers(qa).respond(q, [], [])
+def test_page_chat_lives_in_server_state_and_is_capped(qa: QA) -> None:
+    h = ChatHandlers(qa)
+    shown = [{"role": "user", "content": "x"}] * MAX_SHOWN_MESSAGES
+    box, chat, new_shown, history = h.respond_ui("Does it hurt?", shown, [])
+    assert box == ""
+    assert chat is new_shown and len(chat) == MAX_SHOWN_MESSAGES
+    assert "qa-answer" in chat[-1]["content"] and len(history) == 2
 
 
 def test_chat_shows_a_calm_error_when_answering_fails(qa: QA) -> None:
