@@ -115,6 +115,11 @@ class Retriever:
         # The article words a question's shape implies ("how often" -> interval) count in
         # full too: the words that carried that meaning were dropped as stopwords.
         substitutes |= set(intent_expansions(norm))
+        # "how many treatments/visits/rounds": the counted word's article words count in full.
+        counted = _HOW_MANY.search(norm)
+        if counted:
+            for w in content_words(counted.group(1)):
+                substitutes |= self.expansions.get(stem(w), set())
         return Query(raw=text, text=full_norm, terms=terms + ctx[0], stems=all_stems,
                      expansions=extra, corrections={**ctx[1], **corrections}, unknown=unknown,
                      focus=focus, quantity=bool(_QUANTITY.search(norm)), substitutes=substitutes)
@@ -275,6 +280,7 @@ COMMON_WEIGHT = 0.3  # everyday words ("usually", "see", "long") match, but weak
 COMMON_STEMS = frozenset(stem(w) for w in COMMON_WORDS)
 QUANTITY_BONUS = 0.1
 ATTACHED_BONUS = 0.15
+_HOW_MANY = re.compile(r"\bhow many (\w+)")
 _EXACT_AMOUNT = re.compile(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|once|twice")
 _QUANTITY = re.compile(r"\bhow (many|much|long|often|soon|deep|far|frequently)\b|\bwhat (depth|size|spf)\b"
                        r"|\bwhen (can|will|should|do)\b")
@@ -289,7 +295,7 @@ _INTENTS: list[tuple[re.Pattern[str], list[str]]] = [
                 r"(get|have|undergo|try|use|avoid|be treated|benefit|a good)\b"
                 r"|\bwho (is|isn'?t|are|aren'?t) (it )?(for|suitable|eligible)\b"
                 r"|\bshould i (get|have|do|try)\b|\b(right|suitable|good|safe) for (me|my)\b"
-                r"|\bcandidate"),
+                r"|\b(bad|good) idea\b|\bcandidate"),
      ["candidates", "suitable", "avoid", "conditions", "consult"]),
     (re.compile(r"\bwho (should|can|will|would|is going to|does|is allowed to) "
                 r"(do|perform|carry|be the one|administer|treat|needle)"
@@ -298,7 +304,8 @@ _INTENTS: list[tuple[re.Pattern[str], list[str]]] = [
     (re.compile(r"\bhow (often|frequently)\b|\bhow far apart\b|\bhow long between\b"
                 r"|\bhow much time between\b"),
      ["interval", "apart", "weeks", "months", "repeat"]),
-    (re.compile(r"\b(better|worse|vs|versus|compared?|comparison|difference|instead of)\b"),
+    (re.compile(r"\b(better|worse|cheaper|safer|gentler) than\b|\b(vs|versus|compared?|comparison|"
+                r"difference between|instead of)\b|\bwhich is (better|best|safer)\b"),
      ["comparing", "advantages", "unlike", "compared"]),
     (re.compile(r"^(what (is|are|'s)|whats) (microneedling|micro needling)\??$"
                 r"|\bwhat does (microneedling|it) (do|involve)\b"),

@@ -56,7 +56,7 @@ _TASK_REQUEST = re.compile(
 )
 _PERSONAL = re.compile(
     r"\b(should i (get|have|do|try|go|book|start|consider|use)|shall i (get|have|do|try)|"
-    r"is it (right|good|ok|okay|worth it|a good idea) for (me|my)|"
+    r"is it (right|good|ok|okay|worth it|a good idea|a bad idea) for (me|my)|(bad|good) idea for me|"
     r"am i (a )?(good |suitable |right )?(candidate|fit)|would (it|microneedling) (work|help) for me|"
     r"is (it|microneedling) for me|right for my|good for my|worth it for me|"
     r"can i (get|have|do) (it|this|microneedling)\b)"

@@ -7,7 +7,7 @@ CSS = """
 :root { --qa-header-h: 9rem; }
 /* The header (title + disclaimer) never scrolls away: it is pinned to the top. */
 #qa-header { position: sticky; top: 0; z-index: 100; margin: 0 !important; padding: .4rem 0 0 0 !important;
-  background: var(--body-background-fill); }
+  background: var(--body-background-fill); box-shadow: 0 0 0 8px var(--body-background-fill); }
 .qa-header { background: #eef6f4; border: 1px solid #b9d6cf; border-radius: 10px;
   padding: .6rem .9rem; box-shadow: 0 2px 6px rgba(15, 40, 35, .08); }
 .qa-title { margin: 0 0 .25rem 0 !important; font-weight: 650; font-size: 1.05rem; color: #123c35; }
@@ -133,6 +133,7 @@ FRAME_CSS = """
 .dark .qa-muted, .dark .qa-pub, .dark .qa-sources-title, .dark .qa-viewer-label,
 .dark .qa-notcovered { color: #b6bfcb !important; }
 .dark a.qa-ref, .dark a.qa-view, .dark a.qa-back, .dark .qa-cite-n { color: #8cc8ee !important; }
+.dark [role="tab"][aria-selected="true"] { color: #5eead4 !important; }
 .dark .qa-viewer mark, .dark .qa-compare mark { background: #ffe58a !important; color: #111827 !important; }
 </style>
 """
