@@ -21,7 +21,7 @@ from typing import Any
 
 from qa.config import ROOT
 
-from .measure import free_port, peak_rss_mb, summary
+from .measure import cpu_seconds, free_port, peak_rss_mb, summary
 
 PREFIXES = ("", "Quick question: ", "Hello, ", "Can you tell me: ", "I was wondering, ", "Please help: ",
             "One more thing. ", "Hi! ", "Sorry to bother you, ", "I read about this. ", "Thanks. ",
@@ -122,8 +122,13 @@ def start_app(env: dict[str, str], question: str, timeout: float = 90.0, app_pat
             time.sleep(0.05)
 
 
-def load(url: str, bodies: list[dict[str, Any]], clients: int, max_seconds: float) -> dict[str, Any]:
-    """``clients`` threads POST ``bodies`` (each once) until done or ``max_seconds`` pass."""
+def load(url: str, bodies: list[dict[str, Any]], clients: int, max_seconds: float,
+         server_pid: int | None = None) -> dict[str, Any]:
+    """``clients`` threads POST ``bodies`` (each once) until done or ``max_seconds`` pass.
+
+    With ``server_pid``, also the server's and this client's CPU milliseconds per
+    request: unlike q/s, those hardly depend on what else the shared machine runs.
+    """
     import httpx
 
     lock = threading.Lock()
@@ -157,14 +162,19 @@ def load(url: str, bodies: list[dict[str, Any]], clients: int, max_seconds: floa
                         errors.append(status)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    cpu0 = (cpu_seconds(server_pid) if server_pid else float("nan"), cpu_seconds())
     t0 = time.perf_counter()
     for th in threads:
         th.start()
     for th in threads:
         th.join(max_seconds + 35)
     elapsed = time.perf_counter() - t0
+    cpu1 = (cpu_seconds(server_pid) if server_pid else float("nan"), cpu_seconds())
     done = len(lat)
+    total = max(1, done + len(errors))
     return {"clients": clients, "requests": done + len(errors), "ok": done, "errors": len(errors),
+            "server_cpu_ms_per_request": round((cpu1[0] - cpu0[0]) * 1000 / total, 2),
+            "client_cpu_ms_per_request": round((cpu1[1] - cpu0[1]) * 1000 / total, 2),
             "error_kinds": sorted(set(errors))[:5], "seconds": round(elapsed, 2),
             "qps": round(done / elapsed, 1) if elapsed > 0 else 0.0,
             "latency_ms": summary(lat, 1), "statuses": statuses}
@@ -197,10 +207,11 @@ def measure(env: dict[str, str], items: list[dict[str, Any]], starts: int = 3,
             n = requests.get(c, 200)
             bodies = distinct_items(items, n, offset)
             offset += n
-            res = load(app.url, bodies, c, max_seconds)
+            res = load(app.url, bodies, c, max_seconds, server_pid=app.proc.pid)
             levels_out.append(res)
             log(f"  {c:>2} clients: {res['qps']} q/s, {res['errors']} errors, "
-                f"p50 {res['latency_ms']['p50']} ms over {res['requests']} requests")
+                f"p50 {res['latency_ms']['p50']} ms over {res['requests']} requests; server CPU "
+                f"{res['server_cpu_ms_per_request']} ms/request")
         rss = app.stop()
         app = None
         return {"start_s": round(float(np.median(start_times)), 3), "start_runs": [round(s, 3) for s in

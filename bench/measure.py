@@ -86,6 +86,16 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds a process has used so far (all its threads); NaN if unreadable."""
+    try:
+        stat = Path(f"/proc/{pid or os.getpid()}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def current_rss_mb(pid: int | None = None) -> float:
     """Current resident memory (VmRSS) in MiB."""
     try:

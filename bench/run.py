@@ -278,6 +278,17 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def projected_qps(app: dict[str, Any]) -> float | None:
+    """Questions/s the 16-client load would reach if it had every core to itself (an upper bound)."""
+    l16 = next((x for x in app.get("throughput", []) if x["clients"] == 16), None)
+    if not l16:
+        return None
+    cpu = (l16.get("server_cpu_ms_per_request") or 0) + (l16.get("client_cpu_ms_per_request") or 0)
+    if not cpu or not np.isfinite(cpu):
+        return None
+    return (os.cpu_count() or 1) * 1000.0 / cpu
+
+
 def _fmt(v: Any, unit: str = "", digits: int = 2) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "-"
@@ -319,10 +330,18 @@ def format_table(r: dict[str, Any]) -> str:
 
     if "throughput" in a:
         rows = [[str(x["clients"]), str(x["requests"]), str(x["errors"]), _fmt(x["qps"], "", 1),
-                 _fmt(x["latency_ms"]["p50"], " ms", 1), _fmt(x["latency_ms"]["p95"], " ms", 1)]
+                 _fmt(x["latency_ms"]["p50"], " ms", 1), _fmt(x["latency_ms"]["p95"], " ms", 1),
+                 _fmt(x.get("server_cpu_ms_per_request"), " ms", 1),
+                 _fmt(x.get("client_cpu_ms_per_request"), " ms", 1)]
                 for x in a["throughput"]]
-        out += ["POST /api/ask throughput (loopback, distinct questions)",
-                *_table(["clients", "requests", "errors", "q/s", "p50", "p95"], rows), ""]
+        out += ["POST /api/ask throughput (loopback, distinct questions; CPU = per request, all threads)",
+                *_table(["clients", "requests", "errors", "q/s", "p50", "p95", "server CPU", "client CPU"],
+                        rows)]
+        proj = projected_qps(a)
+        if proj:
+            out.append(f"CPU-bound ceiling on {m['cpus']} idle cores at 16 clients: about {proj:.0f} q/s "
+                       "(cores x 1000 / (server + client CPU ms per request); the GIL lowers it)")
+        out.append("")
 
     lat = r.get("latency")
     if lat:
@@ -341,7 +360,9 @@ def format_table(r: dict[str, Any]) -> str:
                 *_table(["pipeline", "p50", "p95", "p99"], rows),
                 f"ratios (p50): ours / floor = {rat['ours_over_floor']:.2f}x, ours / naive = "
                 f"{rat['ours_over_naive']:.2f}x, ours / ONNX floor = {rat['ours_over_onnx_floor']:.2f}x, "
-                f"naive / floor = {rat['naive_over_floor']:.2f}x; "
+                f"naive / floor = {rat['naive_over_floor']:.2f}x; CPU time ours / floor (1 thread) = "
+                f"{rat['ours_over_floor_cpu']:.2f}x ({ms['total_cpu']['p50']:.2f} / "
+                f"{ms['floor_st1_cpu']['p50']:.2f} ms); "
                 f"query-cache hit: {lat['cache_hit_us']:.1f} µs",
                 ""]
 
@@ -360,14 +381,16 @@ def format_table(r: dict[str, Any]) -> str:
         rows = [[f"{row['n']:,}", row["chosen"], _fmt(row["retrieve_ms"]["p50"], " ms"),
                  _fmt(row["retrieve_ms"]["p95"], " ms"), _fmt(row["top10_vs_exact"], "", 3),
                  _fmt(row["bytes_per_chunk"]["total"], " B", 0)] for row in sc["rows"]]
-        out += ["Scale: whole retrieval stage (encode + BM25 + dense + fusion), cache cleared",
-                *_table(["chunks", "index", "p50", "p95", "fused top-10 = exact", "memory/chunk"], rows)]
+        out += ["Scale: whole retrieval stage (encode + BM25 + dense + fusion + sentence re-rank), "
+                "cache cleared",
+                *_table(["chunks", "index", "p50", "p95", "top-10 = exact", "memory/chunk"], rows)]
         for row in sc["rows"]:
             if "retrieve_steps_ms" in row:
                 st = dict(row["retrieve_steps_ms"])
-                same = st.pop("candidate_top10_same", None)
+                same = st.pop("candidate_same", None)
                 out.append(f"  {row['n']:>7,} chunks, median ms per step: " + ", ".join(
-                    f"{k} {v:.2f}" for k, v in st.items()) + f" (candidate fusion top-10 = ours: {same})")
+                    f"{k} {v:.2f}" for k, v in st.items()) + f" (candidate fusion keeps {same} of the "
+                    "re-rank set)")
         sweep = next((row["hnsw_sweep"] for row in sc["rows"] if "hnsw_sweep" in row), None)
         if sweep:
             out.append("HNSW efSearch sweep at the largest size: " + ", ".join(
