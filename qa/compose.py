@@ -62,7 +62,11 @@ class Composition:
 _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
                  "seven": "7", "eight": "8", "nine": "9", "ten": "10", "twelve": "12",
                  "few": "few", "couple": "2", "several": "several"}
-_NUM = re.compile(r"\b(\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")\b")
+# A number word is a quantity only before a unit ("four to six sessions", "a day or two"
+# counts via its digit-free unit), never as a pronoun ("one of the benefits").
+_UNIT = r"(?:\s+(?:to|or|-|–)\s+\w+)?\s+(?:sessions?|treatments?|weeks?|months?|days?|hours?|minutes?|" \
+        r"years?|times?|mm|percent)\b"
+_NUM = re.compile(r"\b(\d+(?:\.\d+)?)|\b(" + "|".join(_NUMBER_WORDS) + r")(?=" + _UNIT + r")")
 _NEGATIVE = re.compile(
     r"\b(avoid|not (be )?(suitable|good candidates?|recommended|for everyone)|can'?t be done|"
     r"cannot be done|should not|shouldn'?t|not suitable|worsen|do not|don'?t)\b")
@@ -72,7 +76,19 @@ _POSITIVE = re.compile(r"\b(may (also )?benefit|suitable for|safe for|can be per
 
 def numbers(text: str) -> frozenset[str]:
     """Numeric facts in a sentence, digits and number words alike (``four to six`` → {4, 6})."""
-    return frozenset(_NUMBER_WORDS.get(m, m) for m in _NUM.findall(normalize(text)))
+    found = set()
+    for digits, word in _NUM.findall(normalize(text)):
+        found.add(digits or _NUMBER_WORDS[word])
+    # "four to six sessions": the first number word takes the unit of the range.
+    for m in re.finditer(r"\b(" + "|".join(_NUMBER_WORDS) + r")\s+(?:to|or)\s+(\w+)\b", normalize(text)):
+        if m.group(2) in _NUMBER_WORDS and _NUMBER_WORDS[m.group(2)] in found:
+            found.add(_NUMBER_WORDS[m.group(1)])
+    return frozenset(found)
+
+
+def _quote(e: Evidence) -> str:
+    """A sentence as shown in an answer: verbatim, minus a leading list bullet."""
+    return e.sentence.text.lstrip("•").strip()
 
 
 class Composer:
@@ -174,12 +190,23 @@ class Composer:
         return False
 
     # -- writing ---------------------------------------------------------------------
-    def compose(self, q: Query, hits: list[Hit]) -> Composition:
-        """Write the answer from the best evidence; empty when there is none."""
-        ev = self.evidence(q, hits)
-        groups = self.select(ev)
+    def compose(self, q: Query, hits: list[Hit], budget: int = MAX_ANSWER_CHARS) -> Composition:
+        """Write the answer from the best evidence, at most ``budget`` characters.
+
+        Empty when there is no evidence. When the sentences do not fit, the weakest
+        statements are dropped first (the best one always stays).
+        """
+        groups = self.select(self.evidence(q, hits))
         if not groups:
             return Composition("")
+        while True:
+            comp = self._write(q, hits, [list(g) for g in groups])
+            if len(comp.markdown) <= budget or len(groups) == 1:
+                return comp
+            weakest = min(range(1, len(groups)), key=lambda i: groups[i][0].score)
+            groups.pop(weakest)
+
+    def _write(self, q: Query, hits: list[Hit], groups: list[list[Evidence]]) -> Composition:
         hit_by_chunk = {h.chunk.chunk_id: h for h in hits}
         cited: list[Hit] = []
         number: dict[int, int] = {}
@@ -203,12 +230,12 @@ class Composer:
             lines.append("The articles differ on this:")
             for g in groups:
                 for e in g:
-                    lines.append(f"- *{titles[e.sentence.doc_id]}*: {e.sentence.text} {marker(e)}"
+                    lines.append(f"- *{titles[e.sentence.doc_id]}*: {_quote(e)} {marker(e)}"
                                  + self.list_items(e, indent="  "))
         else:
             for g in groups:
                 marks = "".join(marker(e) for e in g)
-                lines.append(f"{g[0].sentence.text} {marks}" + self.list_items(g[0]))
+                lines.append(f"{_quote(g[0])} {marks}" + self.list_items(g[0]))
         text = ("\n" if differ else "\n\n").join(lines)
         evidence = [e for g in groups for e in g]
         return Composition(text, cited, evidence, differ)

@@ -266,7 +266,7 @@ class SentenceScorer:
         base = self.dense_share * self.dense(q, i) + (1 - self.dense_share) * self.lexical(q, i)
         if not q.quantity or not self._quantity[i]:
             return base
-        attached = bool(self._counted[i] & q.focus)
+        attached = bool(self._counted[i] & (q.focus | q.substitutes))
         return base + QUANTITY_BONUS + (ATTACHED_BONUS if attached else 0.0)
 
     def best_in_chunk(self, q: Query, chunk_id: int) -> float:
@@ -301,8 +301,8 @@ _INTENTS: list[tuple[re.Pattern[str], list[str]]] = [
                 r"(do|perform|carry|be the one|administer|treat|needle)"
                 r"|\bwho (does|performs|carries out) (it|the|this|microneedling)\b"),
      ["professional", "trained", "qualified", "provider", "experienced"]),
-    (re.compile(r"\bhow (often|frequently)\b|\bhow far apart\b|\bhow long between\b"
-                r"|\bhow much time between\b"),
+    (re.compile(r"\bhow (often|frequently)\b|\bhow far apart\b|\bhow (long|much time)\b[^?.]{0,40}"
+                r"\bbetween\b|\bwait\w* between\b|\binterval"),
      ["interval", "apart", "weeks", "months", "repeat"]),
     (re.compile(r"\b(better|worse|cheaper|safer|gentler) than\b|\b(vs|versus|compared?|comparison|"
                 r"difference between|instead of)\b|\bwhich is (better|best|safer)\b"),

@@ -153,6 +153,8 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"not|isn'?t|is not|not) (stop|stopping|slow)", r"\b(can'?t|cant|cannot|unable to) stop "
         r"(the )?bleed", r"\bkeeps? (on )?bleeding\b", r"\bstill bleeding\b",
         r"\bbleeding (a lot|heavily|profusely|badly|everywhere|non ?stop)", r"\bblood everywhere\b",
+        r"\b(won'?t|wont|will not|doesn'?t|does not|didn'?t|did not|hasn'?t|has not|isn'?t|not) "
+        r"stop(ped)? bleeding",
         r"\bsoak(ed|ing) (through|the)", r"\bheavy bleeding\b",
     ],
     "severe or worsening pain": [

@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from .compose import Composer
+from .compose import MAX_ANSWER_CHARS, Composer
 from .config import DISCLAIMER, RETRIEVED_K, Settings
 from .corpus import Document
 from .errors import IndexMissingError
@@ -21,6 +21,7 @@ NOT_FOUND = (
     "The five articles don't cover this, so I can't answer it from them. "
     "Please ask a dermatologist or the clinic treating you."
 )
+URGENT_RESERVE = 350  # room for the urgent notice above the article quotes
 PERSONAL_NOTE = (
     "Whether it is right for you is a decision to make with a qualified professional who can "
     "examine your skin; the articles give only these general points."
@@ -86,13 +87,17 @@ class QA:
     def _answer(self, question: str, q: Query, hits: list[Hit]) -> Answer:
         retrieved = [self.passage(h) for h in hits]
         tri = triage(question)
-        comp = self.composer.compose(q, hits)
+        personal = is_personal_decision(question)
+        # The answer as a whole stays within MAX_ANSWER_CHARS, notes included.
+        budget = MAX_ANSWER_CHARS - (len(PERSONAL_NOTE) + 2 if personal else 0) \
+            - (URGENT_RESERVE if tri.urgent else 0)
+        comp = self.composer.compose(q, hits, budget=budget)
         verdict = self.scope.judge(question, q, comp)
         text, citations = "", []
         if verdict.covered and comp.markdown:
             text = comp.markdown
             citations = [self.citation(n, h) for n, h in enumerate(comp.cited, 1)]
-            if is_personal_decision(question):
+            if personal:
                 text = f"{text}\n\n{PERSONAL_NOTE}"
         if tri.urgent:
             notice = urgent_notice(tri)
