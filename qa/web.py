@@ -142,7 +142,8 @@ def build_ui(qa: QA, concurrency_limit: int = CONCURRENCY_LIMIT) -> gr.Blocks:
                     shown = gr.State([])    # the chat's messages (HTML), kept on the server
                     history = gr.State([])  # plain-text turns for follow-up questions
                     io = {"outputs": [question, chatbot, shown, history]}
-                    question.submit(h.respond_ui, [question, shown, history], **io, **ev)
+                    # A stable endpoint name for clients of the Gradio queue (tests/test_privacy.py).
+                    question.submit(h.respond_ui, [question, shown, history], **io, **ev, api_name="respond")
                     ask_btn.click(h.respond_ui, [question, shown, history], **io, **ev)
                     clear_btn.click(lambda: ("", [], [], []), None, **io, queue=False,
                                     api_visibility="private")
