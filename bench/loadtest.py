@@ -2,8 +2,8 @@
 
 N concurrent clients for M seconds (default 24 × 30 s), half through ``POST /api/ask``
 and half through the Gradio queue exactly as the browser uses it (``queue/join`` then
-the ``queue/data`` event stream, one session per conversation, the chat sent back each
-turn). Questions are the dev split's (with their follow-up histories) plus edge cases
+the ``queue/data`` event stream, one session per conversation, inputs filled as the page
+fills them). Questions are the dev split's (with their follow-up histories) plus edge cases
 (blank, too long, emoji, right-to-left, urgent). Prints requests, errors, p50/p95
 latency per path, and the app's resident memory before, during and after the load.
 
@@ -189,12 +189,12 @@ async def api_request(client: httpx.AsyncClient, url: str, item: dict[str, Any],
 
 
 class GradioSession:
-    """One browser tab: a session hash, the chat it sends back, a new conversation every few turns."""
+    """One browser tab: a session hash, the chat it last showed, a new conversation every few turns."""
 
     TURNS = 6
 
-    def __init__(self, fn_index: int, trigger_id: int | None):
-        self.fn_index, self.trigger_id = fn_index, trigger_id
+    def __init__(self, event: ChatEvent):
+        self.event = event
         self.reset()
 
     def reset(self) -> None:
@@ -208,9 +208,12 @@ class GradioSession:
         base = f"{url}/gradio_api"
         t0 = time.perf_counter()
         try:
+            # As the browser: the text box's value, the chat if it is an input, state is server-side.
+            data = [question if t == "textbox" else self.chat if t == "chatbot" else None
+                    for t in self.event.input_types]
             r = await client.post(f"{base}/queue/join", timeout=REQUEST_TIMEOUT_S, json={
-                "data": [question, self.chat, None], "event_data": None, "fn_index": self.fn_index,
-                "trigger_id": self.trigger_id, "session_hash": self.session_hash})
+                "data": data, "event_data": None, "fn_index": self.event.fn_index,
+                "trigger_id": self.event.trigger_id, "session_hash": self.session_hash})
             if r.status_code != 200:
                 stats.errors.append(f"join HTTP {r.status_code}: {r.text[:120]}")
                 return
@@ -234,7 +237,7 @@ class GradioSession:
             if output is None:
                 stats.errors.append("event stream ended without a result")
                 return
-            chat = output[1]
+            chat = output[self.event.chat_output]
             last = chat[-1]["content"] if chat else None
             text = last[0]["text"] if isinstance(last, list) and last else str(last)
             status = next((s for s in STATUSES if f"qa-status-{s}" in text), None)
@@ -250,14 +253,28 @@ class GradioSession:
         stats.statuses[status] = stats.statuses.get(status, 0) + 1
 
 
-def find_chat_event(url: str) -> tuple[int, int | None]:
-    """The fn_index and trigger of the chat's submit event, from the app's Gradio config."""
+@dataclass(frozen=True)
+class ChatEvent:
+    """How the page submits a question: the event's fn_index, its trigger, the types of its
+    inputs (to fill them as the browser does) and where the chat is among its outputs."""
+
+    fn_index: int
+    trigger_id: int | None
+    input_types: tuple[str, ...]
+    chat_output: int
+
+
+def find_chat_event(url: str) -> ChatEvent:
+    """The question box's submit event, from the app's Gradio config (found by ``elem_id``)."""
     cfg = httpx.get(f"{url}/config", timeout=10).json()
+    comps = {c["id"]: c for c in cfg["components"]}
     for i, dep in enumerate(cfg["dependencies"]):
-        if dep.get("api_name") == "respond":
-            targets = dep.get("targets") or [[None]]
-            return int(dep.get("id", i)), targets[0][0]
-    raise SystemExit("The app's Gradio config has no 'respond' event; is this the Q&A app?")
+        for target, event in dep.get("targets") or []:
+            if event == "submit" and comps.get(target, {}).get("props", {}).get("elem_id") == "qa-question":
+                outputs = [comps[c]["type"] for c in dep["outputs"]]
+                return ChatEvent(int(dep.get("id", i)), target,
+                                 tuple(comps[c]["type"] for c in dep["inputs"]), outputs.index("chatbot"))
+    raise SystemExit("The app's Gradio config has no submit event on #qa-question; is this the Q&A app?")
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -266,14 +283,14 @@ async def run(url: str, clients: int, seconds: float, pid: int | None, seed: int
               paths: tuple[str, ...] = ("api", "gradio")) -> dict[str, Any]:
     rng = random.Random(seed)
     items = dev_questions() + EDGE_CASES
-    fn_index, trigger = find_chat_event(url)
+    event = find_chat_event(url)
     api, ui = PathStats(), PathStats()
     limits = httpx.Limits(max_connections=clients * 2 + 4, max_keepalive_connections=clients * 2 + 4)
     async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
         # Warm up both paths (not counted), then measure memory at rest.
         for item in items[:3]:
             await api_request(client, url, item, PathStats())
-            await GradioSession(fn_index, trigger).ask(client, url, item["question"], PathStats())
+            await GradioSession(event).ask(client, url, item["question"], PathStats())
         await asyncio.sleep(1.0)
         before = rss_mib(pid)
         samples: list[tuple[float, float]] = []
@@ -287,7 +304,7 @@ async def run(url: str, clients: int, seconds: float, pid: int | None, seed: int
 
         async def ui_client(k: int) -> None:
             r = random.Random(seed * 2000 + k)
-            session = GradioSession(fn_index, trigger)
+            session = GradioSession(event)
             while time.monotonic() < deadline:
                 await session.ask(client, url, r.choice(items)["question"], ui)
 

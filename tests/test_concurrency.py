@@ -58,3 +58,14 @@ def test_one_qa_object_answers_threads_as_it_answers_one(qa: QA) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         parallel = list(pool.map(lambda q: strip(qa.ask(q).to_dict()), work))
     assert parallel == serial * 8
+
+
+def test_loadtest_smoke_has_no_errors(app_server, capsys) -> None:
+    """`make loadtest` in miniature against the session's app: both paths, zero errors."""
+    from bench.loadtest import main
+
+    rc = main(["--url", app_server.url, "--pid", str(app_server.proc.pid), "--clients", "6",
+               "--seconds", "3"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "POST /api/ask" in out and "Gradio queue" in out and "app RSS" in out

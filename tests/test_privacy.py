@@ -92,11 +92,14 @@ def _files_containing(root: Path, needle: bytes, newer_than: float = 0.0,
 def _gradio_ask(url: str, question: str) -> str:
     """One chat turn through the Gradio queue, as the browser sends it."""
     cfg = httpx.get(f"{url}/config", timeout=10).json()
-    fn = next(i for i, d in enumerate(cfg["dependencies"]) if d.get("api_name") == "respond")
+    comps = {c["id"]: c for c in cfg["components"]}
+    fn, dep, box = next((i, d, t) for i, d in enumerate(cfg["dependencies"]) for t, e in d["targets"]
+                        if e == "submit" and comps[t]["props"].get("elem_id") == "qa-question")
+    data = [question if comps[c]["type"] == "textbox" else [] if comps[c]["type"] == "chatbot" else None
+            for c in dep["inputs"]]
     session = secrets.token_hex(6)
     r = httpx.post(f"{url}/gradio_api/queue/join", timeout=30, json={
-        "data": [question, [], None], "event_data": None, "fn_index": fn, "session_hash": session,
-        "trigger_id": cfg["dependencies"][fn]["targets"][0][0]})
+        "data": data, "event_data": None, "fn_index": fn, "session_hash": session, "trigger_id": box})
     assert r.status_code == 200, r.text
     with httpx.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session},
                       timeout=30) as s:
