@@ -126,11 +126,20 @@ class Scope:
             return Verdict(False, "not a question about the articles", f)
         if best is None:
             return Verdict(False, "no evidence", f)
+        if self.specific_terms(q):
+            return Verdict(False, "names something the articles never mention", f)
         if f["unknown_share"] > self.t.max_unknown_share:
             return Verdict(False, "key terms the articles never use", f)
         if f["dense"] < self.t.min_dense and f["lexical"] < self.t.min_lexical:
             return Verdict(False, "weak evidence", f)
         return Verdict(True, "evidence", f)
+
+    def specific_terms(self, q: Query) -> list[str]:
+        """Unknown words that are no everyday English word either: a drug, a device brand, a
+        condition (``accutane``, ``skinpen``, ``rosacea``). A question naming one asks about
+        something the articles never mention, however well the rest of it matches."""
+        speller = self.retriever.speller
+        return [w for w in q.unknown if len(w) >= 5 and w.isalpha() and not speller.is_english(w)]
 
     def relevant(self, comp: Composition) -> bool:
         """Evidence good enough to show beside an urgent warning (unknown words allowed)."""
@@ -139,6 +148,6 @@ class Scope:
 
     def sentence_covers(self, q: Query, ev: Evidence) -> bool:
         """Whether one article's best sentence is on the question's topic (staff view)."""
-        if self.features(q, ev)["unknown_share"] > self.t.max_unknown_share:
+        if self.specific_terms(q) or self.features(q, ev)["unknown_share"] > self.t.max_unknown_share:
             return False
         return ev.dense >= self.t.article_dense and ev.lexical >= self.t.article_lexical

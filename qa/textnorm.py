@@ -53,6 +53,8 @@ still now actually even ever anyway though tho pls plz ok okay yeah yes hey hi h
 gotta lotsa kinda sorta wont whats hows wheres thats theres someone something anything every
 getting going go goes went come comes put want way bit quite pretty sure maybe probably basically
 literally honestly seriously anti
+arent isnt dont doesnt didnt wont cant wasnt werent shouldnt wouldnt couldnt havent hasnt hadnt
+youre theyre youve theyve ill id hes shes
 """.split())
 # Everyday words that still help a search match ("how soon will I see results") but say
 # nothing about the topic, so a question is never judged out of scope for using them.
