@@ -207,7 +207,7 @@ def create_app(qa: QA, concurrency_limit: int = CONCURRENCY_LIMIT) -> FastAPI:
     app = FastAPI(title="Microneedling Q&A API", version=__version__, docs_url=None, redoc_url=None,
                   description="Cited answers from five articles about microneedling for acne scars. "
                               "Not medical advice.")
-    # The API's answers share the UI's limit (the Gradio queue has its own pool of the same size).
+    # /api/ask gets a worker pool of the same size as the Gradio queue's (docs/web.md).
     add_api(app, qa, anyio.CapacityLimiter(concurrency_limit))
     demo = build_ui(qa, concurrency_limit)
     app = gr.mount_gradio_app(
