@@ -58,6 +58,7 @@ class Query:
     focus: set[str] = field(default_factory=set)  # stems of the question itself (not its context)
     quantity: bool = False  # asks how many / how long / how often / how deep ...
     substitutes: set[str] = field(default_factory=set)  # article words standing for unknown ones
+    duration: bool = False  # asks how long / how soon: answered by an amount of time
 
 
 @dataclass
@@ -122,7 +123,8 @@ class Retriever:
                 substitutes |= self.expansions.get(stem(w), set())
         return Query(raw=text, text=full_norm, terms=terms + ctx[0], stems=all_stems,
                      expansions=extra, corrections={**ctx[1], **corrections}, unknown=unknown,
-                     focus=focus, quantity=bool(_QUANTITY.search(norm)), substitutes=substitutes)
+                     focus=focus, quantity=bool(_QUANTITY.search(norm)), substitutes=substitutes,
+                     duration=bool(_DURATION.search(norm)))
 
     def _terms(self, text: str) -> tuple[list[str], dict[str, str], str]:
         """Content words (spelling corrected), the corrections, and the corrected text."""
@@ -214,6 +216,9 @@ class SentenceScorer:
         self.data = data
         self.dense_share = dense_share
         self.stems = [frozenset(keyword_tokens(s.text)) for s in data.sentences]
+        # A sentence inherits its section heading's words, at a discount: under "What Can
+        # You Expect During a Microneedling Session?", "takes about 30 minutes" is a session's.
+        self.heading_stems = [frozenset(keyword_tokens(s.heading)) for s in data.sentences]
         df: dict[str, int] = {}
         for st in self.stems:
             for t in st:
@@ -253,6 +258,8 @@ class SentenceScorer:
 
         total = max(sum(w(t) for t in terms), LEXICAL_FLOOR)
         got = sum(w(t) for t in terms if t in stems)
+        got += HEADING_WEIGHT * sum(w(t) for t in terms
+                                    if t not in stems and t in self.heading_stems[i])
         if q.substitutes & stems:
             got += max(self.weight(t) for t in q.substitutes & stems) * FOCUS_WEIGHT
         extra = 0.3 * sum(self.weight(t) for t in set(q.expansions) - q.substitutes if t in stems)
@@ -266,7 +273,8 @@ class SentenceScorer:
         base = self.dense_share * self.dense(q, i) + (1 - self.dense_share) * self.lexical(q, i)
         if not q.quantity or not self._quantity[i]:
             return base
-        attached = bool(self._counted[i] & (q.focus | q.substitutes))
+        attached = bool(self._counted[i] & (q.focus | q.substitutes)) or (
+            q.duration and bool(self._counted[i] & TIME_UNITS))
         return base + QUANTITY_BONUS + (ATTACHED_BONUS if attached else 0.0)
 
     def best_in_chunk(self, q: Query, chunk_id: int) -> float:
@@ -276,12 +284,15 @@ class SentenceScorer:
 
 LEXICAL_FLOOR = 8.0
 FOCUS_WEIGHT = 2.0  # the question's own words against words borrowed from earlier turns
+HEADING_WEIGHT = 0.5  # a question word found only in the sentence's section heading
 COMMON_WEIGHT = 0.3  # everyday words ("usually", "see", "long") match, but weakly
 COMMON_STEMS = frozenset(stem(w) for w in COMMON_WORDS)
 QUANTITY_BONUS = 0.1
 ATTACHED_BONUS = 0.15
 _HOW_MANY = re.compile(r"\bhow many (\w+)")
 _EXACT_AMOUNT = re.compile(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|once|twice")
+_DURATION = re.compile(r"\bhow (long|soon)\b|\bwhen (can|will|should|do)\b")
+TIME_UNITS = frozenset(stem(w) for w in ("minutes", "hours", "days", "weeks", "months", "years"))
 _QUANTITY = re.compile(r"\bhow (many|much|long|often|soon|deep|far|frequently)\b|\bwhat (depth|size|spf)\b"
                        r"|\bwhen (can|will|should|do)\b")
 # Amounts and durations: digits, number words, "a few", "a day or two".

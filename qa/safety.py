@@ -217,13 +217,14 @@ def triage(text: str) -> Triage:
     return Triage(True, concerns)
 
 
-def urgent_notice(t: Triage) -> str:
-    """The first lines of an urgent answer."""
+def urgent_notice(t: Triage, with_passages: bool = True) -> str:
+    """The first lines of an urgent answer (the article quotes, if any, follow)."""
     what = ", ".join(t.concerns)
+    tail = ("the articles quoted below are general information, not a substitute for being seen."
+            if with_passages else "please do not wait for an answer from the articles.")
     return (
         "**Please contact your clinician now, or call your local emergency number if it feels "
         "severe or is getting worse quickly.**\n\n"
         f"What you describe may need prompt medical attention ({what}). This assistant cannot "
-        "assess symptoms, and the articles below are general information, not a substitute for "
-        "being seen."
+        f"assess symptoms, and {tail}"
     )

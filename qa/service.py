@@ -100,11 +100,11 @@ class QA:
             if personal:
                 text = f"{text}\n\n{PERSONAL_NOTE}"
         if tri.urgent:
-            notice = urgent_notice(tri)
             if not citations and comp.markdown and self.scope.relevant(comp):
                 # Symptom words are rarely in the articles; still show what they do say.
                 text = comp.markdown
                 citations = [self.citation(n, h) for n, h in enumerate(comp.cited, 1)]
+            notice = urgent_notice(tri, with_passages=bool(citations))
             if citations:
                 notice += "\n\nWhat the articles say:\n\n" + text
             return Answer(question=question, status="urgent", answer=notice, citations=citations,

@@ -62,6 +62,7 @@ COMMON_WORDS = frozenset("""
 normal normally back afterwards afterward instead soon see seen kind kinds away far left place
 yesterday today tomorrow usually typically generally exactly right whole use used make makes made
 need needs needed feel feels look looks start started long last lasts time times take takes taking took
+one ones
 happen happens happened happening walk step steps talk talking tell told give gives giving read
 reading matter matters decide decides decided seem seems seemed mean means meant show shows showed
 finish finished finishing end ends ended sit sits sitting stay stays keep keeps find found try
