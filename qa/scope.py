@@ -30,9 +30,11 @@ class ScopeThresholds:
     # Evidence too weak to be an answer: neither close in meaning nor sharing words.
     min_dense: float = 0.20
     min_lexical: float = 0.30
-    # Staff view: an article covers the question when its best sentence has both.
-    article_dense: float = 0.35
-    article_lexical: float = 0.30
+    # Staff view: an article covers the question when its best sentence shares most of the
+    # question's words, or is close in meaning and shares some.
+    article_lexical_alone: float = 0.50
+    article_dense: float = 0.45
+    article_lexical: float = 0.25
 
 
 @dataclass
@@ -150,4 +152,5 @@ class Scope:
         """Whether one article's best sentence is on the question's topic (staff view)."""
         if self.specific_terms(q) or self.features(q, ev)["unknown_share"] > self.t.max_unknown_share:
             return False
-        return ev.dense >= self.t.article_dense and ev.lexical >= self.t.article_lexical
+        return ev.lexical >= self.t.article_lexical_alone or (
+            ev.dense >= self.t.article_dense and ev.lexical >= self.t.article_lexical)
