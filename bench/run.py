@@ -387,10 +387,12 @@ def format_table(r: dict[str, Any]) -> str:
         for row in sc["rows"]:
             if "retrieve_steps_ms" in row:
                 st = dict(row["retrieve_steps_ms"])
-                same = st.pop("candidate_same", None)
+                ours, cand = st.pop("rerank_set_ours", None), st.pop("rerank_set_candidate", None)
+                est = st.pop("retrieve_with_candidate_est", None)
                 out.append(f"  {row['n']:>7,} chunks, median ms per step: " + ", ".join(
-                    f"{k} {v:.2f}" for k, v in st.items()) + f" (candidate fusion keeps {same} of the "
-                    "re-rank set)")
+                    f"{k} {v:.2f}" for k, v in st.items()))
+                out.append(f"  {'':>7}         exact re-rank set kept: ours {ours}, candidate fusion {cand}; "
+                           f"retrieval with candidate fusion ≈ {est} ms")
         sweep = next((row["hnsw_sweep"] for row in sc["rows"] if "hnsw_sweep" in row), None)
         if sweep:
             out.append("HNSW efSearch sweep at the largest size: " + ", ".join(
