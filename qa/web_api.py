@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
 from .safety import MAX_QUESTION_CHARS
+from .schema import Answer
 from .service import QA
 
 log = logging.getLogger("qa.web")
@@ -43,35 +44,6 @@ class AskRequest(BaseModel):
                                 examples=["How many sessions are usually needed?"])
     history: list[HistoryTurn] | None = Field(
         default=None, description="Earlier turns of the conversation, oldest first, for follow-ups.")
-
-
-class CitationOut(BaseModel):
-    n: int
-    doc_id: str
-    title: str
-    text: str
-    start: int
-    end: int
-    score: float
-
-
-class PassageOut(BaseModel):
-    doc_id: str
-    title: str
-    text: str
-    start: int
-    end: int
-    score: float
-
-
-class AnswerOut(BaseModel):
-    question: str
-    status: str = Field(description="answered | not_found | urgent | invalid")
-    answer: str = Field(description="Markdown with [n] markers")
-    citations: list[CitationOut]
-    retrieved: list[PassageOut]
-    disclaimer: str
-    timings_ms: dict[str, float]
 
 
 class ArticleOut(BaseModel):
@@ -175,7 +147,9 @@ def add_api(app: FastAPI, qa: QA, limiter: anyio.CapacityLimiter) -> None:
         log.error("internal error", exc_info=exc)
         return JSONResponse({"error": "Internal error; see the server log."}, status_code=500)
 
-    @app.post("/api/ask", response_model=AnswerOut, tags=["qa"],
+    # The response model is the library's own dataclass: the API and `qa ask --json` share one
+    # schema by construction.
+    @app.post("/api/ask", response_model=Answer, tags=["qa"],
               responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}})
     async def api_ask(req: AskRequest) -> dict[str, Any]:
         """Answer one question from the five articles (same object as ``qa ask --json``).
