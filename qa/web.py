@@ -114,6 +114,9 @@ class ChatHandlers:
         return compare_html(v.question, views)
 
 
+SESSION_CAPACITY = 1000
+
+
 def build_ui(qa: QA, concurrency_limit: int = CONCURRENCY_LIMIT) -> gr.Blocks:
     """The chat, the staff comparison tab and the source viewer, under a pinned disclaimer."""
     h = ChatHandlers(qa)
@@ -178,6 +181,9 @@ def build_ui(qa: QA, concurrency_limit: int = CONCURRENCY_LIMIT) -> gr.Blocks:
         gr.HTML('<p>JSON API: <a href="/docs">/docs</a> · health: <a href="/healthz">/healthz</a></p>',
                 elem_id="qa-footer", js_on_load=None)
     demo.queue(default_concurrency_limit=concurrency_limit, max_size=QUEUE_MAX_SIZE)
+    # Each browser session keeps its conversation server-side (~70 KiB, at most ~2 MiB);
+    # Gradio's default of 10,000 sessions would let that reach gigabytes. Oldest go first.
+    demo.state_session_capacity = SESSION_CAPACITY
     return demo
 
 
