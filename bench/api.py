@@ -21,7 +21,7 @@ from typing import Any
 
 from qa.config import ROOT
 
-from .measure import cpu_seconds, free_port, peak_rss_mb, summary
+from .measure import cpu_seconds, free_port, median_of, peak_rss_mb, summary
 
 PREFIXES = ("", "Quick question: ", "Hello, ", "Can you tell me: ", "I was wondering, ", "Please help: ",
             "One more thing. ", "Hi! ", "Sorry to bother you, ", "I read about this. ", "Thanks. ",
@@ -182,14 +182,18 @@ def load(url: str, bodies: list[dict[str, Any]], clients: int, max_seconds: floa
 
 def measure(env: dict[str, str], items: list[dict[str, Any]], starts: int = 3,
             levels: tuple[int, ...] = (1, 4, 16), requests: dict[int, int] | None = None,
-            max_seconds: float = 10.0, log: Any = print) -> dict[str, Any]:
-    """Start-to-first-answer (median of ``starts``), then throughput at each concurrency level."""
+            max_seconds: float = 10.0, rounds: int = 3, log: Any = print) -> dict[str, Any]:
+    """Start-to-first-answer (median of ``starts``), then throughput at each concurrency level.
+
+    Each round runs every level once (so load from other processes drifts over all
+    levels alike); a level's figures are the medians over ``rounds``, its errors the sum.
+    """
     import numpy as np
 
     app_path = ROOT / "app.py"
     if not app_path.is_file():
         return {"skipped": "app.py does not exist yet"}
-    requests = requests or {1: 150, 4: 300, 16: 600}
+    requests = requests or {1: 100, 4: 200, 16: 400}
     start_times = []
     app: App | None = None
     try:
@@ -201,23 +205,43 @@ def measure(env: dict[str, str], items: list[dict[str, Any]], starts: int = 3,
                 app.stop()
                 app = None
         assert app is not None
-        levels_out = []
+        per_level: dict[int, list[dict[str, Any]]] = {c: [] for c in levels}
         offset = 0
-        for c in levels:
-            n = requests.get(c, 200)
-            bodies = distinct_items(items, n, offset)
-            offset += n
-            res = load(app.url, bodies, c, max_seconds, server_pid=app.proc.pid)
-            levels_out.append(res)
-            log(f"  {c:>2} clients: {res['qps']} q/s, {res['errors']} errors, "
-                f"p50 {res['latency_ms']['p50']} ms over {res['requests']} requests; server CPU "
-                f"{res['server_cpu_ms_per_request']} ms/request")
+        for r in range(rounds):
+            for c in levels:
+                n = requests.get(c, 200)
+                bodies = distinct_items(items, n, offset)
+                offset += n
+                res = load(app.url, bodies, c, max_seconds, server_pid=app.proc.pid)
+                per_level[c].append(res)
+                log(f"  round {r + 1}/{rounds}, {c:>2} clients: {res['qps']} q/s, {res['errors']} errors, "
+                    f"p50 {res['latency_ms']['p50']} ms over {res['requests']} requests; server CPU "
+                    f"{res['server_cpu_ms_per_request']} ms/request")
+        levels_out = [_combine(per_level[c]) for c in levels]
         rss = app.stop()
         app = None
         return {"start_s": round(float(np.median(start_times)), 3), "start_runs": [round(s, 3) for s in
-                start_times], "throughput": levels_out, "peak_rss_mb": round(rss, 1)}
+                start_times], "throughput": levels_out, "rounds": rounds, "peak_rss_mb": round(rss, 1)}
     except RuntimeError as exc:
         return {"skipped": str(exc), "start_runs": [round(s, 3) for s in start_times]}
     finally:
         if app is not None:
             app.stop()
+
+
+def _combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One concurrency level over several rounds: medians, with errors and requests summed."""
+    import numpy as np
+
+    med = lambda key: round(float(np.median([r[key] for r in runs])), 2)  # noqa: E731
+    statuses: dict[str, int] = {}
+    for r in runs:
+        for k, v in r["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + v
+    return {"clients": runs[0]["clients"], "requests": sum(r["requests"] for r in runs),
+            "ok": sum(r["ok"] for r in runs), "errors": sum(r["errors"] for r in runs),
+            "error_kinds": sorted({k for r in runs for k in r["error_kinds"]})[:5],
+            "qps": round(float(np.median([r["qps"] for r in runs])), 1), "qps_runs": [r["qps"] for r in runs],
+            "server_cpu_ms_per_request": med("server_cpu_ms_per_request"),
+            "client_cpu_ms_per_request": med("client_cpu_ms_per_request"),
+            "latency_ms": median_of([r["latency_ms"] for r in runs], 1), "statuses": statuses}

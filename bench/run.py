@@ -52,7 +52,8 @@ class Options:
     app: bool = True
     app_starts: int = 3
     load_seconds: float = 10.0
-    load_requests: dict[int, int] = field(default_factory=lambda: {1: 150, 4: 300, 16: 600})
+    load_requests: dict[int, int] = field(default_factory=lambda: {1: 100, 4: 200, 16: 400})
+    load_rounds: int = 3
     floor: bool = True
     scale_sizes: list[int] = field(default_factory=lambda: list(SCALE_SIZES["default"]))
     pool_size: int = POOL_SIZES["default"]
@@ -168,7 +169,8 @@ def run(opts: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
         if opts.app:
             log("Web app: start to first answer, then POST /api/ask throughput ...")
             results["app"] = api.measure(_env(index_dir), items, starts=opts.app_starts,
-                                         requests=opts.load_requests, max_seconds=opts.load_seconds, log=log)
+                                         requests=opts.load_requests, max_seconds=opts.load_seconds,
+                                         rounds=opts.load_rounds, log=log)
             if "skipped" in results["app"]:
                 log(f"  skipped: {results['app']['skipped']}")
         else:
@@ -334,9 +336,11 @@ def format_table(r: dict[str, Any]) -> str:
                  _fmt(x.get("server_cpu_ms_per_request"), " ms", 1),
                  _fmt(x.get("client_cpu_ms_per_request"), " ms", 1)]
                 for x in a["throughput"]]
-        out += ["POST /api/ask throughput (loopback, distinct questions; CPU = per request, all threads)",
-                *_table(["clients", "requests", "errors", "q/s", "p50", "p95", "server CPU", "client CPU"],
-                        rows)]
+        out += [f"POST /api/ask throughput (loopback, distinct questions, medians of {a.get('rounds', 1)} "
+                "rounds; CPU = per request, all threads)",
+                *_table(["clients", "requests", "errors", "q/s", "p50", "p95", "server CPU", "client CPU",
+                         "q/s per round"], [[*row, ", ".join(str(q) for q in x.get("qps_runs", []))]
+                                           for row, x in zip(rows, a["throughput"], strict=True)])]
         proj = projected_qps(a)
         if proj:
             out.append(f"CPU-bound ceiling on {m['cpus']} idle cores at 16 clients: about {proj:.0f} q/s "
@@ -417,7 +421,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cold-runs", type=int, default=5, help="qa ask cold starts to time (5; 0 skips)")
     p.add_argument("--app-starts", type=int, default=3, help="web app starts to time (3)")
     p.add_argument("--no-app", action="store_true", help="skip the web app and throughput")
-    p.add_argument("--load-seconds", type=float, default=10.0, help="time limit per concurrency level")
+    p.add_argument("--load-seconds", type=float, default=10.0, help="time limit per level and round (10)")
+    p.add_argument("--load-rounds", type=int, default=3, help="rounds of the 1/4/16-client load (3)")
     p.add_argument("--scale", choices=sorted(SCALE_SIZES), default=os.environ.get("BENCH_SCALE", "default"),
                    help="off | default (1k, 10k chunks) | full (adds 100k); env BENCH_SCALE")
     p.add_argument("--sizes", help="comma-separated corpus sizes (overrides --scale)")
@@ -444,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     opts = Options(index_dir=args.index_dir, reps=args.reps, questions=args.questions,
                    cold_runs=0 if "cold" in skip else args.cold_runs,
                    app=not (args.no_app or "app" in skip), app_starts=args.app_starts,
-                   load_seconds=args.load_seconds, floor="latency" not in skip,
+                   load_seconds=args.load_seconds, load_rounds=args.load_rounds, floor="latency" not in skip,
                    scale_sizes=[] if "scale" in skip else sizes,
                    pool_size=args.pool or POOL_SIZES[args.scale] or 2_000, out_dir=args.out)
     t0 = time.perf_counter()
