@@ -391,12 +391,10 @@ def format_table(r: dict[str, Any]) -> str:
         for row in sc["rows"]:
             if "retrieve_steps_ms" in row:
                 st = dict(row["retrieve_steps_ms"])
-                ours, cand = st.pop("rerank_set_ours", None), st.pop("rerank_set_candidate", None)
-                est = st.pop("retrieve_with_candidate_est", None)
+                kept = st.pop("rerank_set_kept", None)
                 out.append(f"  {row['n']:>7,} chunks, median ms per step: " + ", ".join(
                     f"{k} {v:.2f}" for k, v in st.items()))
-                out.append(f"  {'':>7}         exact re-rank set kept: ours {ours}, candidate fusion {cand}; "
-                           f"retrieval with candidate fusion ≈ {est} ms")
+                out.append(f"  {'':>7}         share of the exact-dense re-rank set kept: {kept}")
         sweep = next((row["hnsw_sweep"] for row in sc["rows"] if "hnsw_sweep" in row), None)
         if sweep:
             out.append("HNSW efSearch sweep at the largest size: " + ", ".join(

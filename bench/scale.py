@@ -19,6 +19,7 @@ import numpy as np
 
 from qa import vectors
 from qa.chunking import Chunk
+from qa.retrieval import top_indices
 from qa.textnorm import keyword_tokens
 
 from . import synthetic
@@ -126,54 +127,20 @@ def _retrieve(qa: Any, data: Any, flat: Any, questions: list[str], reps: int
     return median_of(runs), float(np.mean(overlap)), retr
 
 
-def candidate_top_k(dense: np.ndarray, bm25: np.ndarray, weights: Any, k: int = 10, depth: int = 1000
-                    ) -> list[int]:
-    """A proposal for ``Retriever.fuse``/``search`` on large corpora: no full sorts.
-
-    ``Retriever.fuse`` ranks every chunk twice and ``search`` sorts them all a third
-    time; at 100k chunks those sorts are most of the query time. Here each ranking is
-    cut to its top ``depth`` with ``argpartition`` (linear time), everything below
-    shares rank ``depth + 1`` on that side, and the top ``k`` fused chunks are again
-    picked with ``argpartition``. ``bench`` measures how much of the exact result it keeps.
-    """
-    n = len(dense)
-    depth = min(depth, n)
-    floor = np.float32(depth + 1)
-
-    def ranks(scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        idx = np.argpartition(-scores, depth - 1)[:depth] if depth < n else np.arange(n)
-        idx = idx[np.lexsort((idx, -scores[idx]))]  # best first, ties by chunk id (as a stable sort)
-        idx = idx[valid[idx]]
-        r = np.full(n, floor, dtype=np.float32)
-        r[idx] = np.arange(1, len(idx) + 1, dtype=np.float32)
-        return r
-
-    fused = weights.dense / (weights.k + ranks(dense, dense > -1.0))
-    if bm25.max() > 0:
-        hit = bm25 > 0
-        fused = fused + np.where(hit, weights.bm25 / (weights.k + ranks(bm25, hit)), 0.0)
-    fused = fused.astype(np.float32)
-    k = min(k, n)
-    top = np.argpartition(-fused, k - 1)[:k] if k < n else np.arange(n)
-    return top[np.lexsort((top, -fused[top]))].tolist()
-
-
 def breakdown(retr: Any, flat: Any, questions: list[str]) -> dict[str, float]:
     """Median ms of each retrieval step at this size (one pass): where the time goes.
 
-    ``fuse_sort`` is ``Retriever.fuse`` plus the full sort ``search`` does before it
-    re-ranks the top ``rerank_depth`` fused chunks; ``candidate_fuse_sort`` is the same
-    with ``candidate_top_k`` (a proposal). ``rerank_set_ours`` / ``rerank_set_candidate``:
-    how much of the re-rank set computed with exact dense scores each reproduces.
-    ``search`` is the whole ``Retriever.search``.
+    ``fuse_top`` is ``Retriever.fuse`` plus picking the ``rerank_depth`` fused chunks that
+    ``search`` re-ranks (depth-limited ranks and ``argpartition``: linear time);
+    ``rerank_set_kept`` is how much of the re-rank set computed with exact dense scores it
+    reproduces. ``search`` is the whole ``Retriever.search``.
     """
     data = retr.data
     depth = retr.weights.rerank_depth
     exact_retr = _exact_retriever(retr, flat)
-    same_ours = []
-    steps: dict[str, list[float]] = {k: [] for k in ("analyse", "encode", "dense", "bm25", "fuse_sort",
-                                                     "candidate_fuse_sort", "search")}
-    same = []
+    steps: dict[str, list[float]] = {k: [] for k in ("analyse", "encode", "dense", "bm25", "fuse_top",
+                                                     "search")}
+    kept = []
     for q in questions:
         _clear_cache(data.encoder)
         t0 = time.perf_counter()
@@ -185,26 +152,17 @@ def breakdown(retr: Any, flat: Any, questions: list[str]) -> dict[str, float]:
         t3 = time.perf_counter()
         bm25 = retr.bm25_scores(query)
         t4 = time.perf_counter()
-        fused = retr.fuse(dense, bm25)
-        top = np.argsort(-fused, kind="stable")[:depth]
+        top = top_indices(retr.fuse(dense, bm25), depth)
         t5 = time.perf_counter()
-        cand = candidate_top_k(dense, bm25, retr.weights, k=depth)
-        t6 = time.perf_counter()
         retr.search(query, k=10)
-        t7 = time.perf_counter()
-        truth = set(np.argsort(-retr.fuse(exact_retr.dense_scores(query), bm25), kind="stable")[:depth]
-                    .tolist())
-        same.append(len(truth & set(cand)) / max(1, len(truth)))
-        same_ours.append(len(truth & set(top.tolist())) / max(1, len(truth)))
+        t6 = time.perf_counter()
+        truth = set(top_indices(retr.fuse(exact_retr.dense_scores(query), bm25), depth).tolist())
+        kept.append(len(truth & set(top.tolist())) / max(1, len(truth)))
         for k, a, b in (("analyse", t0, t1), ("encode", t1, t2), ("dense", t2, t3), ("bm25", t3, t4),
-                        ("fuse_sort", t4, t5), ("candidate_fuse_sort", t5, t6), ("search", t6, t7)):
+                        ("fuse_top", t4, t5), ("search", t5, t6)):
             steps[k].append((b - a) * 1000)
     out = {k: round(float(np.median(v)), 3) for k, v in steps.items()}
-    # What the whole retrieval stage would take with the proposal (median steps, an estimate).
-    out["retrieve_with_candidate_est"] = round(out["analyse"] + out["encode"] + out["search"]
-                                               - out["fuse_sort"] + out["candidate_fuse_sort"], 3)
-    out["rerank_set_ours"] = round(float(np.mean(same_ours)), 4)
-    out["rerank_set_candidate"] = round(float(np.mean(same)), 4)
+    out["rerank_set_kept"] = round(float(np.mean(kept)), 4)
     return out
 
 
