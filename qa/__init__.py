@@ -8,8 +8,8 @@ Public API::
 """
 
 from .errors import QAError
-from .schema import Answer, Citation, Passage, Turn
+from .schema import Answer, ArticleView, Citation, Passage, Turn
 from .service import QA
 
-__all__ = ["QA", "Answer", "Citation", "Passage", "QAError", "Turn"]
+__all__ = ["QA", "Answer", "ArticleView", "Citation", "Passage", "QAError", "Turn"]
 __version__ = "0.1.0"
