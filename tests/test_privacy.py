@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.loadtest import stop_app
 from qa.config import ROOT
 
 AUDIT_HOOK = textwrap.dedent('''
@@ -161,12 +161,7 @@ def test_app_makes_no_outbound_connection_and_stores_no_question(tmp_path: Path,
                               headers={"content-type": "application/json"}, timeout=30).status_code == 400
             cfg = httpx.get(f"{url}/config", timeout=10).json()
         finally:
-            app.send_signal(signal.SIGINT)
-            try:
-                app.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                app.kill()
-                app.wait()
+            stop_app(app)
 
     assert cli.returncode == 0, cli.stderr
     outbound = audit.read_text() if audit.exists() else ""
