@@ -27,6 +27,7 @@ from .textnorm import (
     keyword_tokens,
     normalize,
     stem,
+    strip_markup,
 )
 
 
@@ -128,7 +129,7 @@ class Retriever:
 
     def _terms(self, text: str) -> tuple[list[str], dict[str, str], str]:
         """Content words (spelling corrected), the corrections, and the corrected text."""
-        norm = join_compounds(normalize(text))
+        norm = join_compounds(normalize(strip_markup(text)))
         corrections: dict[str, str] = {}
         terms: list[str] = []
         for w in content_words(norm):

@@ -83,6 +83,15 @@ META_WORDS = frozenset("article articles source sources say says said agree agre
 _stemmer = Stemmer.Stemmer("english")
 
 
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.I | re.S)
+_TAG = re.compile(r"</?[a-z][^>]*>", re.I)
+
+
+def strip_markup(text: str) -> str:
+    """Drop HTML tags and script/style bodies a question may carry (they are not words)."""
+    return _TAG.sub(" ", _SCRIPT.sub(" ", text))
+
+
 def normalize(text: str) -> str:
     """Unicode-normalise, straighten quotes and dashes, lower-case, fold whitespace."""
     text = unicodedata.normalize("NFKC", text).translate(_PUNCT).lower()

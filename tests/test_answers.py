@@ -172,3 +172,10 @@ def test_qa_eval_prints_both_metrics_and_baselines(tmp_path: Path, cli_env: dict
     report = json.loads(out.read_text())
     m = report["mini"]["metrics"]["all"]
     assert m["abstention"] == 1.0 and m["answer_hit"] == 1.0 and m["hit@5"] == 1.0
+
+
+def test_markup_in_a_question_is_not_read_as_words(qa: QA) -> None:
+    plain = qa.ask("Does it hurt?")
+    d = check_contract(qa, qa.ask('Does it hurt? <img src=x onerror="alert(1)"><script>x=1</script>'))
+    assert d["status"] == "answered"
+    assert d["answer"] == plain.answer
