@@ -171,8 +171,10 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"red|bleed\w*|burn\w*)", r"\bin (my|the) eye\b",
     ],
     "a medical emergency": [
-        r"\bchest pain\b", r"\bfaint(ed|ing)?\b", r"\bpassed out\b", r"\bunconscious\b",
-        r"\bseizure", r"\bcollaps(e|ed)\b",
+        r"\bchest pain\b", r"(?<!nearly )(?<!almost )\bfaint(ed|ing)?\b", r"\bpassed out\b",
+        r"\bunconscious\b", r"\bseizure", r"\bcollaps(e|ed)\b", r"\bconfus(ed|ion)\b",
+        r"\bdisoriented\b", r"\bslurr(ing|ed)\b", r"\btwitch\w*", r"\bconvuls\w*",
+        r"\bheart (is |was )?(racing|pounding)\b", r"\bpalpitations?\b",
     ],
 }
 _COMPILED = {k: [re.compile(p) for p in v] for k, v in _SYMPTOMS.items()}

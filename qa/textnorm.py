@@ -75,10 +75,12 @@ clear late early fresh super lazy real true sure big small little huge tiny bad 
 worst better nice okay fine plus ahead along since until able possible likely unlikely whether
 else also mostly pretty kinda sorta totally completely properly ever never always sometimes often
 wat wats whats shud cud wud gonna wanna gotta rn b4 u ur r y n nah yep nope lol tbh idk imo btw
+piece bigger smaller change changes straight subtle given deciding decide plan plans
 """.split())
 # Words about the conversation or the sources rather than the topic.
 META_WORDS = frozenset("article articles source sources say says said agree agrees disagree "
-                       "mention mentions mentioned text author blog".split())
+                       "mention mentions mentioned text author blog context list "
+                       "leaflet reader readers summary summarise summarize quote quotes".split())
 
 _stemmer = Stemmer.Stemmer("english")
 
