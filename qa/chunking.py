@@ -23,6 +23,10 @@ BULLETS = "•◦▪‣·-*"
 _CRUFT = re.compile(r"^(blog|author-avatar|leave a reply|share( this)?|related posts?|comments?)$", re.I)
 _BYLINE_HEADING = re.compile(r"^About\s+\S+(\s+\S+){0,3}$")
 _DISCLAIMER = re.compile(r"^disclaimer\s*:", re.I)
+# A publisher's call to action ("Contact … today to schedule an appointment", "Visit our
+# homepage for a consultation"): article text, kept in passages, never quoted as an answer.
+_PROMO = re.compile(r"^(contact|visit|call|book|schedule|click|subscribe)\b.{0,120}\b(today|now|"
+                    r"homepage|website|appointment|consultation)\b", re.I)
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = {"vs", "e.g", "i.e", "eg", "ie", "dr", "mr", "mrs", "ms", "etc", "approx", "no",
                   "st", "fig", "inc", "ltd", "co"}
@@ -40,7 +44,7 @@ class Sentence:
     end: int
     text: str
     heading: str
-    kind: str  # "body" | "label" | "byline" | "disclaimer"
+    kind: str  # "body" | "label" | "promo" | "byline" | "disclaimer"
     block: int  # index of the paragraph / line it sits in
 
 
@@ -182,13 +186,14 @@ def analyse(doc_id: str, text: str, title: str) -> Layout:
             )
             body_start = a + label_len
         for s, e in split_sentences(text, body_start, b):
-            layout.sentences.append(Sentence(doc_id, s, e, text[s:e], heading, kind, block))
+            sent_kind = "promo" if kind == "body" and _PROMO.match(text[s:e]) else kind
+            layout.sentences.append(Sentence(doc_id, s, e, text[s:e], heading, sent_kind, block))
     return layout
 
 
 def _section_kind(s: Sentence) -> str:
-    """Run-in labels belong with the body text they introduce."""
-    return "body" if s.kind == "label" else s.kind
+    """Run-in labels and calls to action belong with the body text around them."""
+    return "body" if s.kind in ("label", "promo") else s.kind
 
 
 def _hard_split(sent: Sentence, text: str, max_chars: int) -> list[Sentence]:

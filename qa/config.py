@@ -59,7 +59,7 @@ class ChunkerSettings:
     target_chars: int = 550
     max_chars: int = MAX_PASSAGE_CHARS
     overlap_sentences: int = 0
-    version: int = 1
+    version: int = 2  # 2: calls to action are their own sentence kind
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)

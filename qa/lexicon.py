@@ -51,7 +51,7 @@ _GROUPS: list[tuple[list[str], list[str]]] = [
     (["cheek", "cheeks", "forehead", "chin", "nose", "jaw"], ["face", "cheekbones", "forehead"]),
     (["fix", "fixed", "fixing", "cure", "cured", "repair", "remove", "removal", "erase", "get rid"],
      ["treat", "repair", "reduce", "remove"]),
-    (["book", "booking", "appointment", "schedule", "consultation"],
+    (["book", "booking", "schedule", "consultation"],
      ["schedule", "appointment", "consultation"]),
     (["surgery", "surgical", "surgically", "invasive"], ["surgical", "invasive"]),
     (["pit", "pits", "pitted", "dent", "dents", "dented", "indent", "indented", "holes", "craters",

@@ -249,7 +249,9 @@ class SentenceScorer:
         for i, chunk_ids in enumerate(data.sentence_chunks):
             for c in chunk_ids:
                 self.by_chunk.setdefault(c, []).append(i)
-        self.scorable = [s.kind in ("body", "byline") for s in data.sentences]
+        self.scorable = [s.kind in ("body", "byline", "promo") for s in data.sentences]
+        # A call to action answers only questions squarely about booking or contacting.
+        self._penalty = [PROMO_PENALTY if s.kind == "promo" else 0.0 for s in data.sentences]
         self._quantity = [bool(_AMOUNT.search(normalize(s.text))) for s in data.sentences]
         # Stems next to an amount ("four to six sessions", "last 1-3 days"): a "how many
         # sessions" question is answered by a number attached to "sessions".
@@ -289,7 +291,8 @@ class SentenceScorer:
         return float(self.data.sentence_vectors[i] @ q.vector)
 
     def score(self, q: Query, i: int) -> float:
-        base = self.dense_share * self.dense(q, i) + (1 - self.dense_share) * self.lexical(q, i)
+        base = self.dense_share * self.dense(q, i) + (1 - self.dense_share) * self.lexical(q, i) \
+            - self._penalty[i]
         if not q.quantity or not self._quantity[i]:
             return base
         attached = bool(self._counted[i] & (q.focus | q.substitutes)) or (
@@ -303,6 +306,7 @@ class SentenceScorer:
 
 LEXICAL_FLOOR = 8.0
 FOCUS_WEIGHT = 2.0  # the question's own words against words borrowed from earlier turns
+PROMO_PENALTY = 0.25
 HEADING_WEIGHT = 0.5  # a question word found only in the sentence's section heading
 COMMON_WEIGHT = 0.3  # everyday words ("usually", "see", "long") match, but weakly
 COMMON_STEMS = frozenset(stem(w) for w in COMMON_WORDS)

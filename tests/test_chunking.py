@@ -331,3 +331,17 @@ def test_long_unpunctuated_paragraph_is_cut_at_spaces_within_the_limit(chunker) 
         assert not c.text.startswith(" ") and c.text.split()[0].startswith("word")
     covered = "".join(text[c.start:c.end] + " " for c in layout.chunks)
     assert set(covered.split()) == set(words.split())
+
+
+def test_calls_to_action_are_their_own_kind_inside_body_passages(corpus) -> None:
+    """'Contact … today to schedule an appointment' stays in its passage but is marked promo."""
+    from qa.chunking import chunk_document
+    from qa.config import ChunkerSettings
+
+    doc = corpus.by_id()["non-invasive-method"]
+    layout = chunk_document(doc.id, doc.text, doc.title, ChunkerSettings())
+    promo = [s for s in layout.sentences if s.kind == "promo"]
+    assert [s.text for s in promo] == [
+        "Contact Elite Medical Skin and Laser Center today to schedule an appointment."]
+    assert any(c.start <= promo[0].start and promo[0].end <= c.end and c.kind == "body"
+               for c in layout.chunks)
