@@ -33,6 +33,12 @@ _COMPOUNDS = [
     (re.compile(r"\bbox[\s-]*car\b"), "boxcar"),
     (re.compile(r"\bdown[\s-]+time\b"), "downtime"),
     (re.compile(r"\bsun[\s-]*screen\b"), "sunscreen"),
+    # Text-speak amounts: "48hrs", "2 wks", "30mins" -> the articles' "48 hours" ...
+    (re.compile(r"\b(\d+)\s*(?:hrs?|hours?)\b"), r"\1 hours"),
+    (re.compile(r"\b(\d+)\s*(?:mins?|minutes?)\b"), r"\1 minutes"),
+    (re.compile(r"\b(\d+)\s*(?:wks?|weeks?)\b"), r"\1 weeks"),
+    (re.compile(r"\b(\d+)\s*(?:mths?|mos?|months?)\b"), r"\1 months"),
+    (re.compile(r"\b1st\b"), "first"),
 ]
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
