@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from .chunking import Chunk, Sentence
 from .index import IndexData
-from .retrieval import Hit, Query, SentenceScorer
+from .query import Query
+from .retrieval import Hit, SentenceScorer
 from .textnorm import normalize
 
 MAX_ANSWER_CHARS = 1000

@@ -1,33 +1,32 @@
-"""Hybrid retrieval: keyword (BM25) and dense (FAISS inner product) candidates, fused.
+"""Hybrid retrieval: keyword (BM25) and dense (FAISS inner product) candidates, fused,
+then re-ranked by each passage's best sentence (``SentenceScorer``, shared with answer
+composition).
 
 Every article is about the same topic, so the small dense model alone ranks
 poorly here; keywords carry most of the signal and the dense side breaks ties
 and catches paraphrases. Fusion is weighted reciprocal rank, with weights chosen
-on the dev set (docs/decisions.md records the measurements).
+on the tuning splits (docs/decisions.md records the measurements). Query analysis
+lives in ``qa/query.py``.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .chunking import Chunk
 from .index import IndexData
-from .lexicon import build_expansions
+from .query import Query, QueryAnalyzer
 from .textnorm import (
     COMMON_WORDS,
-    META_WORDS,
     STOPWORDS,
-    SpellCorrector,
-    content_words,
     join_compounds,
     keyword_tokens,
     normalize,
     stem,
-    strip_markup,
 )
 
 
@@ -42,24 +41,6 @@ class FusionWeights:
     sentence: float = 0.15  # weight of the chunk's best sentence score (precise evidence)
     sentence_dense: float = 0.3  # dense share of a sentence score; the rest is keyword coverage
     rerank_depth: int = 50  # fused candidates whose sentences are scored
-
-
-@dataclass
-class Query:
-    """A question as the retriever sees it."""
-
-    raw: str
-    text: str  # normalised, misspellings corrected: what the dense encoder sees
-    terms: list[str]  # content words after spelling correction
-    stems: list[str]
-    expansions: list[str] = field(default_factory=list)
-    corrections: dict[str, str] = field(default_factory=dict)
-    unknown: list[str] = field(default_factory=list)  # content words the corpus never uses
-    vector: np.ndarray | None = None  # the dense query vector, once encoded
-    focus: set[str] = field(default_factory=set)  # stems of the question itself (not its context)
-    quantity: bool = False  # asks how many / how long / how often / how deep ...
-    substitutes: set[str] = field(default_factory=set)  # article words standing for unknown ones
-    duration: bool = False  # asks how long / how soon: answered by an amount of time
 
 
 @dataclass
@@ -78,73 +59,13 @@ class Retriever:
     def __init__(self, data: IndexData, weights: FusionWeights | None = None):
         self.data = data
         self.weights = weights or FusionWeights()
-        english = (w for w in data.encoder.tokenizer.get_vocab() if w.isalpha())
-        # Stopwords are valid targets too, so "actualy" becomes "actually" and is then dropped.
-        self.speller = SpellCorrector([*data.vocabulary, *STOPWORDS], dictionary=english)
-        self.expansions = build_expansions()
-        self.known_stems = {stem(w) for w in data.vocabulary}
+        self.analyzer = QueryAnalyzer(data)
+        self.speller = self.analyzer.speller
         self.sentences = SentenceScorer(data, dense_share=self.weights.sentence_dense)
 
     def analyse(self, text: str, context: str | None = None) -> Query:
-        """Normalise, correct misspellings and expand a question.
-
-        ``context`` (the previous question, for follow-ups) joins the search but the
-        question's own words stay in focus, and only they can be "unknown".
-        """
-        own = self._terms(text)
-        ctx = self._terms(context) if context else ([], {}, "")
-        terms, corrections, norm = own
-        stems = [stem(w) for w in terms]
-        focus = set(stems)
-        all_stems = stems + [t for t in (stem(w) for w in ctx[0]) if t not in focus]
-        full_norm = f"{ctx[2]} {norm}".strip()
-        extra: list[str] = [e for e in intent_expansions(norm) if e not in all_stems]
-        unknown: list[str] = []
-        for w, s in zip(terms, stems, strict=True):
-            exp = self.expansions.get(s, set())
-            # A lay word the lexicon maps onto article words is not unknown.
-            if s not in self.known_stems and not w.isdigit() and not exp & self.known_stems \
-                    and w not in COMMON_WORDS:
-                unknown.append(w)
-        for s in all_stems:
-            for e in sorted(self.expansions.get(s, ())):
-                if e not in all_stems and e not in extra:
-                    extra.append(e)
-        # A lay word the articles never use stands for its article words: those then
-        # count in full, not as a mild expansion ("wreck my face" -> risks, safe).
-        substitutes = {e for s in all_stems if s not in self.known_stems
-                       for e in self.expansions.get(s, ())}
-        # The article words a question's shape implies ("how often" -> interval) count in
-        # full too: the words that carried that meaning were dropped as stopwords.
-        substitutes |= set(intent_expansions(norm))
-        # "how many treatments/visits/rounds": the counted word's article words count in full.
-        counted = _HOW_MANY.search(norm)
-        if counted:
-            for w in content_words(counted.group(1)):
-                substitutes |= self.expansions.get(stem(w), set())
-        return Query(raw=text, text=full_norm, terms=terms + ctx[0], stems=all_stems,
-                     expansions=extra, corrections={**ctx[1], **corrections}, unknown=unknown,
-                     focus=focus, quantity=bool(_QUANTITY.search(norm)), substitutes=substitutes,
-                     duration=bool(_DURATION.search(norm)))
-
-    def _terms(self, text: str) -> tuple[list[str], dict[str, str], str]:
-        """Content words (spelling corrected), the corrections, and the corrected text."""
-        norm = join_compounds(normalize(strip_markup(text)))
-        corrections: dict[str, str] = {}
-        terms: list[str] = []
-        for w in content_words(norm):
-            if w in META_WORDS:
-                continue
-            fixed = self.speller.correct(w)
-            if fixed:
-                corrections[w] = fixed
-                if fixed in STOPWORDS:
-                    continue
-                w = fixed
-            terms.append(w)
-        for bad, good in corrections.items():
-            norm = re.sub(rf"\b{re.escape(bad)}\b", good, norm)
-        return terms, corrections, norm
+        """See ``QueryAnalyzer.analyse``."""
+        return self.analyzer.analyse(text, context)
 
     def bm25_scores(self, q: Query) -> np.ndarray:
         bm = self.data.bm25
@@ -312,41 +233,11 @@ COMMON_WEIGHT = 0.3  # everyday words ("usually", "see", "long") match, but weak
 COMMON_STEMS = frozenset(stem(w) for w in COMMON_WORDS)
 QUANTITY_BONUS = 0.1
 ATTACHED_BONUS = 0.15
-_HOW_MANY = re.compile(r"\bhow many (\w+)")
 _EXACT_AMOUNT = re.compile(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|once|twice")
-_DURATION = re.compile(r"\bhow (long|soon)\b|\bwhen (can|will|should|do)\b")
 TIME_UNITS = frozenset(stem(w) for w in ("minutes", "hours", "days", "weeks", "months", "years"))
-_QUANTITY = re.compile(r"\bhow (many|much|long|often|soon|deep|far|frequently)\b|\bwhat (depth|size|spf)\b"
-                       r"|\bwhen (can|will|should|do)\b")
 # Amounts and durations: digits, number words, "a few", "a day or two".
 _AMOUNT = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|few|several|"
                      r"couple|once|twice|minutes?|hours?|days?|weeks?|months?|years?)\b")
-
-# Question shapes whose meaning lives in words a keyword index drops ("who should
-# not ...", "how often ..."): they add the article words that answer that shape.
-_INTENTS: list[tuple[re.Pattern[str], list[str]]] = [
-    (re.compile(r"\bwho (should|can|could|is|are|shouldn'?t|can'?t|cannot|isn'?t|must)( not)? "
-                r"(get|have|undergo|try|use|avoid|be treated|benefit|a good)\b"
-                r"|\bwho (is|isn'?t|are|aren'?t) (it )?(for|suitable|eligible)\b"
-                r"|\bshould i (get|have|do|try)\b|\b(right|suitable|good|safe) for (me|my)\b"
-                r"|\b(bad|good) idea\b|\bcandidate"),
-     ["candidates", "suitable", "avoid", "conditions", "consult"]),
-    (re.compile(r"\bwho (should|can|will|would|is going to|does|is allowed to) "
-                r"(do|perform|carry|be the one|administer|treat|needle)"
-                r"|\bwho (does|performs|carries out) (it|the|this|microneedling)\b"),
-     ["professional", "trained", "qualified", "provider", "experienced"]),
-    (re.compile(r"\bhow (often|frequently)\b|\bhow far apart\b|\bhow (long|much time)\b[^?.]{0,40}"
-                r"\bbetween\b|\bwait\w* between\b|\binterval"),
-     ["interval", "apart", "weeks", "months", "repeat"]),
-    (re.compile(r"\b(better|worse|cheaper|safer|gentler) than\b|\b(vs|versus|compared?|comparison|"
-                r"difference between|instead of)\b|\bwhich is (better|best|safer)\b"),
-     ["comparing", "advantages", "unlike", "compared"]),
-    (re.compile(r"^(what (is|are|'s)|whats) (microneedling|micro needling)\??$"
-                r"|\bwhat does (microneedling|it) (do|involve)\b"),
-     ["procedure", "involves", "minimally", "invasive"]),
-    (re.compile(r"\b(also called|other names?|another name|known as|aka)\b"),
-     ["names", "referred", "called"]),
-]
 
 
 def _counted_stems(text: str, window: int = 3) -> frozenset[str]:
@@ -359,13 +250,3 @@ def _counted_stems(text: str, window: int = 3) -> frozenset[str]:
                 if not _EXACT_AMOUNT.fullmatch(u) and u not in STOPWORDS:
                     near.add(stem(u))
     return frozenset(near)
-
-
-def intent_expansions(norm: str) -> list[str]:
-    """Keyword stems implied by the question's shape (see ``_INTENTS``)."""
-    out: list[str] = []
-    for pattern, words_ in _INTENTS:
-        if pattern.search(norm):
-            for w in words_:
-                out.extend(t for t in keyword_tokens(w) if t not in out)
-    return out

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 from .compose import Composer, Composition, Evidence
-from .retrieval import Query, Retriever
+from .query import Query
+from .retrieval import Retriever
 from .schema import Turn
 from .textnorm import content_words, normalize, stem
 

@@ -12,7 +12,8 @@ from .config import DISCLAIMER, RETRIEVED_K, Settings
 from .corpus import Document
 from .errors import IndexMissingError
 from .index import IndexData, build, load
-from .retrieval import Hit, Query, Retriever
+from .query import Query
+from .retrieval import Hit, Retriever
 from .safety import triage, urgent_notice, validate
 from .schema import Answer, ArticleView, Citation, Passage, Turn
 from .scope import Scope, followup_context, is_personal_decision
