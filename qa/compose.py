@@ -22,7 +22,7 @@ from .retrieval import Hit, SentenceScorer
 from .textnorm import normalize
 
 MAX_ANSWER_CHARS = 1000
-MAX_SENTENCES = 4
+MAX_SENTENCES = 5
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ class ComposeWeights:
 
     chunk_prior: float = 0.30  # bonus for sentences in higher-ranked passages
     keep_ratio: float = 0.60  # further sentences must score this fraction of the best
-    same_doc_ratio: float = 0.90  # ... and this much when their article is already quoted
-    min_lexical: float = 0.10  # further sentences must share the question's words
+    same_doc_ratio: float = 0.80  # ... and this much when their article is already quoted
+    min_lexical: float = 0.05  # further sentences must share the question's words
     same_statement: float = 0.90  # sentence cosine above which two sentences say the same
     topic_overlap: float = 0.45  # sentence cosine above which two sentences are on one topic
 
