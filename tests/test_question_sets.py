@@ -1,0 +1,54 @@
+"""The evaluation question sets in tests/data/ are well-formed and their gold quotes are real."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.corpus import Corpus
+
+DATA = Path(__file__).parent / "data"
+SETS = ["dev.jsonl", "dev2.jsonl", "dev3.jsonl", "test.jsonl"]
+KINDS = {"factual", "paraphrase", "typo", "multi_doc", "disagreement", "followup", "personal",
+         "out_of_scope", "adversarial", "urgent", "no_false_alarm"}
+
+
+def items(name: str) -> list[dict]:
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_every_gold_quote_is_verbatim_in_its_article(name: str, corpus: Corpus) -> None:
+    docs = corpus.by_id()
+    for it in items(name):
+        for g in it["gold"]:
+            assert g["quote"] in docs[g["doc"]].text, (it["id"], g["quote"])
+            assert "\n" not in g["quote"] and len(g["quote"].split()) >= 6, it["id"]
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_items_have_the_documented_shape(name: str) -> None:
+    for it in items(name):
+        assert {"id", "kind", "question", "expect", "gold", "answer_any"} <= set(it), it
+        assert it["kind"] in KINDS and it["expect"] in {"answer", "abstain", "urgent"}, it["id"]
+        if it["expect"] == "abstain":
+            assert it["gold"] == [] and it["answer_any"] == [], it["id"]
+        for phrase in it["answer_any"]:
+            assert any(phrase.lower() in g["quote"].lower() for g in it["gold"]), (it["id"], phrase)
+        assert ("history" in it) == (it["kind"] == "followup"), it["id"]
+
+
+def test_splits_are_disjoint_and_large_enough() -> None:
+    seen: dict[str, str] = {}
+    for name in SETS:
+        for it in items(name):
+            assert it["id"] not in seen, it["id"]
+            key = it["question"].strip().lower()
+            assert key not in seen, (name, it["question"])
+            seen[it["id"]] = seen[key] = name
+    assert len(items("dev.jsonl")) >= 80
+    # The held-out split is about a quarter of the original set.
+    assert len(items("test.jsonl")) >= len(items("dev.jsonl")) // 4
