@@ -100,6 +100,7 @@ class Composer:
         self.data = data
         self.scorer = scorer
         self.w = weights or ComposeWeights()
+        self.titles = {d.id: d.title for d in data.documents.values()}
 
     def term_weight(self, stem: str) -> float:
         return self.scorer.weight(stem)
@@ -120,8 +121,8 @@ class Composer:
         for i in idxs:
             chunk_id = min(self.data.sentence_chunks[i], key=lambda c: rank_of.get(c, 10**6))
             r = rank_of.get(chunk_id, len(hits))
-            d, lex = self.scorer.dense(q, i), self.scorer.lexical(q, i)
-            score = self.scorer.score(q, i) + self.w.chunk_prior / math.sqrt(1 + r)
+            d, lex, score = self.scorer.parts(q, i)
+            score += self.w.chunk_prior / math.sqrt(1 + r)
             out.append(Evidence(i, self.data.sentences[i], self.data.chunks[chunk_id], r, d, lex,
                                 score))
         out.sort(key=lambda e: -e.score)
@@ -226,12 +227,11 @@ class Composer:
         groups.sort(key=lambda g: (order[g[0].sentence.doc_id], g[0].sentence.start))
         differ = len(order) > 1 and self.differ(q, groups)
         lines: list[str] = []
-        titles = {d.id: d.title for d in self.data.documents.values()}
         if differ:
             lines.append("The articles differ on this:")
             for g in groups:
                 for e in g:
-                    lines.append(f"- *{titles[e.sentence.doc_id]}*: {_quote(e)} {marker(e)}"
+                    lines.append(f"- *{self.titles[e.sentence.doc_id]}*: {_quote(e)} {marker(e)}"
                                  + self.list_items(e, indent="  "))
         else:
             for g in groups:

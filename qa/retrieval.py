@@ -60,12 +60,17 @@ class Retriever:
         self.data = data
         self.weights = weights or FusionWeights()
         self.analyzer = QueryAnalyzer(data)
-        self.speller = self.analyzer.speller
         self.sentences = SentenceScorer(data, dense_share=self.weights.sentence_dense)
 
     def analyse(self, text: str, context: str | None = None) -> Query:
         """See ``QueryAnalyzer.analyse``."""
         return self.analyzer.analyse(text, context)
+
+    def encode(self, q: Query) -> np.ndarray:
+        """The query's dense vector, encoded once and kept on the query."""
+        if q.vector is None:
+            q.vector = self.data.encoder.encode_query(q.text or q.raw)
+        return q.vector
 
     def bm25_scores(self, q: Query) -> np.ndarray:
         bm = self.data.bm25
@@ -75,9 +80,7 @@ class Retriever:
         return np.asarray(scores, dtype=np.float32)
 
     def dense_scores(self, q: Query) -> np.ndarray:
-        if q.vector is None:
-            q.vector = self.data.encoder.encode_query(q.text or q.raw)
-        vec = q.vector
+        vec = self.encode(q)
         n = len(self.data.chunks)
         # A small exact index scores every chunk; a large one (HNSW) scores only the top
         # candidates, and the rest keep the floor score -1 (keywords can still rank them).
@@ -212,8 +215,16 @@ class SentenceScorer:
         return float(self.data.sentence_vectors[i] @ q.vector)
 
     def score(self, q: Query, i: int) -> float:
-        base = self.dense_share * self.dense(q, i) + (1 - self.dense_share) * self.lexical(q, i) \
-            - self._penalty[i]
+        """The sentence's score for the question (``parts`` gives its ingredients too)."""
+        return self.parts(q, i)[2]
+
+    def parts(self, q: Query, i: int) -> tuple[float, float, float]:
+        """(dense, lexical, score) of sentence ``i``: each computed once."""
+        dense, lexical = self.dense(q, i), self.lexical(q, i)
+        return dense, lexical, self._combine(q, i, dense, lexical)
+
+    def _combine(self, q: Query, i: int, dense: float, lexical: float) -> float:
+        base = self.dense_share * dense + (1 - self.dense_share) * lexical - self._penalty[i]
         if not q.quantity or not self._quantity[i]:
             return base
         attached = bool(self._counted[i] & (q.focus | q.substitutes)) or (

@@ -138,33 +138,37 @@ class Scope:
         scores = (vecs @ self._topical.T).max(1) - (vecs @ self._everyday.T).max(1)
         return {w: float(x) for w, x in zip(words, scores, strict=True)}
 
-    def features(self, q: Query, best: Evidence | None) -> dict[str, float]:
-        """The numbers the decision rests on (also reported by the evaluation tools)."""
-        terms = set(q.stems)
-        weights = {t: self.composer.term_weight(t) for t in terms}
+    def topic_features(self, q: Query) -> dict[str, float]:
+        """How much of the question leans on topics the articles never use (once per question)."""
+        weights = {t: self.composer.term_weight(t) for t in set(q.stems)}
         total = sum(weights.values()) or 1.0
         topical = self.topicality(q)
         return {
-            "dense": best.dense if best else 0.0,
-            "lexical": best.lexical if best else 0.0,
-            "unknown_share": sum(weights.get(stem(w), 0.0) for w in set(q.unknown)) / total,
             "topical_share": sum(weights.get(stem(w), 0.0) for w, x in topical.items()
                                  if x > self.t.topical) / total,
             "strongest_topic": max(topical.values(), default=-1.0),
         }
 
+    def off_topic_reason(self, topic: dict[str, float]) -> str | None:
+        """Why the question is about something the articles never discuss, or None."""
+        if topic["strongest_topic"] > self.t.clearly_topical:
+            return "names something the articles never mention"
+        if topic["topical_share"] > self.t.max_topical_share:
+            return "key terms the articles never use"
+        return None
+
     def judge(self, question: str, q: Query, comp: Composition) -> Verdict:
         """Covered, or not, with the reason and the features behind it."""
         best = comp.evidence[0] if comp.evidence else None
-        f = self.features(q, best)
+        topic = self.topic_features(q)
+        f = {**topic, "dense": best.dense if best else 0.0, "lexical": best.lexical if best else 0.0}
         if is_task_request(question):
             return Verdict(False, "not a question about the articles", f)
         if best is None:
             return Verdict(False, "no evidence", f)
-        if f["strongest_topic"] > self.t.clearly_topical:
-            return Verdict(False, "names something the articles never mention", f)
-        if f["topical_share"] > self.t.max_topical_share:
-            return Verdict(False, "key terms the articles never use", f)
+        reason = self.off_topic_reason(topic)
+        if reason:
+            return Verdict(False, reason, f)
         if f["dense"] < self.t.min_dense and f["lexical"] < self.t.min_lexical:
             return Verdict(False, "weak evidence", f)
         return Verdict(True, "evidence", f)
@@ -174,10 +178,7 @@ class Scope:
         best = comp.evidence[0] if comp.evidence else None
         return best is not None and best.lexical >= self.t.min_lexical and best.dense >= self.t.min_dense
 
-    def sentence_covers(self, q: Query, ev: Evidence) -> bool:
-        """Whether one article's best sentence is on the question's topic (staff view)."""
-        f = self.features(q, ev)
-        if f["strongest_topic"] > self.t.clearly_topical or f["topical_share"] > self.t.max_topical_share:
-            return False
+    def sentence_covers(self, ev: Evidence) -> bool:
+        """Whether one article's best sentence is on an in-scope question's topic (staff view)."""
         return ev.lexical >= self.t.article_lexical_alone or (
             ev.dense >= self.t.article_dense and ev.lexical >= self.t.article_lexical)

@@ -95,16 +95,14 @@ class QA:
         comp = self.composer.compose(q, hits, budget=budget)
         verdict = self.scope.judge(question, q, comp)
         text, citations = "", []
-        if verdict.covered and comp.markdown:
+        # Symptom words are rarely in the articles; an urgent answer still shows what they say.
+        show = comp.markdown and (verdict.covered or (tri.urgent and self.scope.relevant(comp)))
+        if show:
             text = comp.markdown
             citations = [self.citation(n, h) for n, h in enumerate(comp.cited, 1)]
-            if personal:
+            if personal and verdict.covered:
                 text = f"{text}\n\n{PERSONAL_NOTE}"
         if tri.urgent:
-            if not citations and comp.markdown and self.scope.relevant(comp):
-                # Symptom words are rarely in the articles; still show what they do say.
-                text = comp.markdown
-                citations = [self.citation(n, h) for n, h in enumerate(comp.cited, 1)]
             notice = urgent_notice(tri, with_passages=bool(citations))
             if citations:
                 notice += "\n\nWhat the articles say:\n\n" + text
@@ -118,22 +116,25 @@ class QA:
 
     def compare(self, question: str, history: list[Turn] | list[dict] | None = None
                 ) -> list[ArticleView]:
-        """What each article says about a question: its best passage, or not covered."""
+        """What each article says about a question: its best passage, or not covered.
+
+        The passage's score is its best sentence's evidence score (no global ranking is
+        needed: each article is searched on its own).
+        """
         v = validate(question, history)
         if v.error:
             return []
         q = self.retriever.analyse(v.question, followup_context(v.question, v.history))
-        hits = self.retriever.search(q, k=len(self.data.chunks))
+        self.retriever.encode(q)
+        off_topic = self.scope.off_topic_reason(self.scope.topic_features(q)) is not None
         views = []
         for doc in self.data.documents.values():
-            best = self.composer.best_in_article(q, doc.id)
-            covered = best is not None and self.scope.sentence_covers(q, best)
-            if not covered or best is None:
+            best = None if off_topic else self.composer.best_in_article(q, doc.id)
+            if best is None or not self.scope.sentence_covers(best):
                 views.append(ArticleView(doc.id, doc.title, doc.publisher, False))
                 continue
-            hit = next((h for h in hits if h.chunk.chunk_id == best.chunk.chunk_id), None)
-            passage = self.passage(hit) if hit else Passage(
-                doc.id, doc.title, best.chunk.text, best.chunk.start, best.chunk.end, 0.0)
+            c = best.chunk
+            passage = Passage(doc.id, doc.title, c.text, c.start, c.end, round(best.score, 6))
             views.append(ArticleView(doc.id, doc.title, doc.publisher, True, passage,
                                      best.sentence.start, best.sentence.end))
         return views
