@@ -23,7 +23,8 @@ from .errors import UsageError
 from .textnorm import normalize
 
 MAX_ANSWER_CHARS = 1200
-DEFAULT_FILES = [ROOT / "tests" / "data" / f"{name}.jsonl" for name in ("dev", "dev2", "dev3", "test")]
+DEFAULT_FILES = [ROOT / "tests" / "data" / f"{name}.jsonl"
+                 for name in ("dev", "dev2", "dev3", "test", "triage_dev", "triage_dev2", "triage_test")]
 TARGETS = {"hit@5": 0.97, "mrr": 0.90, "cite_hit": 0.95, "answer_hit": 0.90, "abstention": 0.90,
            "false_abstention": 0.03, "urgent_recall": 1.00, "false_alarm": 0.02}
 _LOWER_IS_BETTER = {"false_abstention", "false_alarm"}
@@ -208,6 +209,34 @@ def check_targets(m: dict[str, float | None]) -> list[str]:
     return missed
 
 
+def triage_report(path: Path, items: list[dict[str, Any]],
+                  ask: Callable[[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    """Urgent recall and false alarms on a triage set (lines ``{id, text, urgent, category}``)."""
+    by_cat: dict[str, list[bool]] = {}
+    missed = []
+    for it in items:
+        flagged = ask(it["text"], None)["status"] == "urgent"
+        by_cat.setdefault(f"{'urgent' if it['urgent'] else 'ordinary'}: {it.get('category', '-')}",
+                          []).append(flagged)
+        if flagged != bool(it["urgent"]):
+            missed.append(it)
+    pos = [f for k, v in by_cat.items() if k.startswith("urgent") for f in v]
+    neg = [f for k, v in by_cat.items() if k.startswith("ordinary") for f in v]
+    m = {"urgent_recall": sum(pos) / len(pos) if pos else None,
+         "false_alarm": sum(neg) / len(neg) if neg else None}
+    print(f"\n== {path} ==")
+    print(f"{'triage set':<36} {'n':>4} {'flagged':>8}")
+    print(f"{path.stem + ': urgent recall':<36} {len(pos):>4} {_fmt(m['urgent_recall']):>8}")
+    print(f"{path.stem + ': false alarms':<36} {len(neg):>4} {_fmt(m['false_alarm']):>8}")
+    for k, v in sorted(by_cat.items()):
+        print(f"  {k:<34} {len(v):>4} {_fmt(sum(v) / len(v)):>8}")
+    miss = check_targets(m)
+    print("targets: all met" if not miss else "targets missed: " + "; ".join(miss))
+    for it in missed:
+        print(f"  {it['id']:<9} exp={'urgent' if it['urgent'] else 'ordinary':<8} | {it['text'][:90]}")
+    return {"metrics": m, "missed": [it["id"] for it in missed]}
+
+
 def run_cli(files: list[str], json_out: str | None = None, baselines: bool = True) -> int:
     """``qa eval``: print the tables; exit 0 (the figures are the result, not a test)."""
     from .baselines import NaiveBaselines
@@ -226,6 +255,9 @@ def run_cli(files: list[str], json_out: str | None = None, baselines: bool = Tru
     report: dict[str, Any] = {}
     for path in paths:
         items = load_items(path)
+        if items and all("urgent" in it for it in items):
+            report[path.stem] = triage_report(path, items, ask)
+            continue
         groups, records = evaluate(items, ask)
         name = path.stem
         rows = [(f"{name}: all", groups["all"].metrics())]

@@ -2,16 +2,17 @@
 
 Triage reads the patient's own words for signs that need a clinician now
 (infection, allergic reaction, bleeding that will not stop, severe or worsening
-pain, eye and vision problems). Recall comes first: a described symptom is
-urgent unless the sentence is plainly a general question about risks ("can it
-cause an infection?"), and ordinary words (bleed, hurt, red, swelling) alone
-never are.
+pain, eye and vision problems), by pattern and by meaning (``qa/symptoms.py``).
+Recall comes first: a described symptom is urgent unless the sentence is plainly a
+general question about risks ("can it cause an infection?"), and ordinary words
+(bleed, hurt, red, swelling) alone never are.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .schema import Turn
@@ -136,9 +137,13 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\bpus\b", r"\bpussy\b", r"\booz(e|es|ing)\b", r"\b(yellow|green|cloudy|smelly)\w* "
         r"(discharge|fluid|crust|stuff|gunk|goo)", r"\bdischarge\b", r"\bfever\w*", r"\bchills\b",
         r"\bhigh temp", r"\btemperature of\b", r"\bred(ness)? (is |keeps |has )?(spread|spreading)",
-        r"\bspreading (redness|rash|red)", r"\bred streaks?\b", r"\bstreaks?\b",
-        r"\b(hot|warm|burning) (to the touch|and (red|swollen))", r"\b(red|swollen) and (hot|warm)\b",
+        r"\bspreading (redness|rash|red)", r"\bred (streaks?|lines?|tracks?)\b", r"\bstreaks?\b",
+        r"\b(hot|warm|burning) (to (the )?touch|and (red|swollen))", r"\b(red|swollen) and (hot|warm)\b",
+        r"\bweep(ing|s|y)\b", r"\bgunk", r"\b(shivery|shivering|shivers|feverish|rigors)\b",
+        r"\b(green|greenish|yellow|yellowish)\b[^.?!]{0,40}\b(coming out|oozing|leaking|fluid|discharge)"
+        r"|\b(coming out|oozing|leaking)\b[^.?!]{0,40}\b(green|greenish|yellow|yellowish)\b",
         r"\binfect(ed|ion)\b", r"\babscess", r"\bboils?\b",
+        r"\b(temp|temperature|thermometer)\b[^.?!]{0,20}\b(3[89]|4[01]|10[0-4])(\.\d)?\b",
     ],
     "allergic reaction": [
         r"\b(lips?|tongue|throat|mouth|eyelids?)\b[^.?!]{0,30}\b(swell\w*|swollen|puff\w*|tight\w*|"
@@ -156,12 +161,13 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\b(won'?t|wont|will not|doesn'?t|does not|didn'?t|did not|hasn'?t|has not|isn'?t|not) "
         r"stop(ped)? bleeding",
         r"\bsoak(ed|ing) (through|the)", r"\bheavy bleeding\b",
+        r"\b(pouring|gushing|streaming|running) (with )?(again|out|blood)\b",
     ],
     "severe or worsening pain": [
         r"\b(severe|intense|extreme|unbearable|excruciating|horrible|terrible|agonizing|worst)\w* "
         r"(pain|burning|ache)", r"\bpain\w* [^.?!]{0,25}(getting|gets|got|is getting|keeps getting|"
         r"growing) worse", r"\bworsening pain\b", r"\bpain is (unbearable|severe|excruciating)",
-        r"\bthrobbing\b", r"\bunbearabl", r"\bexcruciating\b",
+        r"\bthrobbing\b", r"\bunbearabl", r"\bexcruciating\b", r"\bin (absolute |complete )?agony\b",
         r"\b(hurts?|hurting|pain\w*|sore|burn\w*)\b[^.?!]{0,30}\b(so bad|really bad|so much|"
         r"worse|unbearabl\w*|can'?t sleep)", r"\bworse than (yesterday|before|last)",
     ],
@@ -175,23 +181,81 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\bunconscious\b", r"\bseizure", r"\bcollaps(e|ed)\b", r"\bconfus(ed|ion)\b",
         r"\bdisoriented\b", r"\bslurr(ing|ed)\b", r"\btwitch\w*", r"\bconvuls\w*",
         r"\bheart (is |was )?(racing|pounding)\b", r"\bpalpitations?\b",
+        r"\b(had|having|has) a fit\b", r"\bshaking all over\b", r"\b(not responding|unresponsive)\b",
+        r"\bmuddled\b", r"\b(can'?t|cant|cannot) think (straight|clearly)\b",
+        r"\bwords?\b[^.?!]{0,20}\b(wrong|jumbled|slurred|garbled)\b",
+    ],
+    # Skin starved of blood (a blocked vessel) changes colour: dusky, grey, blue or black.
+    "skin changing colour": [
+        r"\b(going|gone|turning|turned|looks?|looking|gone all)\b[^.?!]{0,20}\b(black|grey|gray|greyish|"
+        r"grayish|dusky|bluish|purplish|blue|purple)\b", r"\bmottled\b", r"\b(lacy|net-?like|web-?like)\b",
+        r"\b(blue\w*|grey\w*|gray\w*|purpl\w*|black|dusky)\b[^.?!]{0,15}\b(tinge|patch|area|pattern|web|"
+        r"blotch|colou?r)",
     ],
 }
 _COMPILED = {k: [re.compile(p) for p in v] for k, v in _SYMPTOMS.items()}
+# A symptom word plus a sign that it persists or is severe ("blood ... keeps going",
+# "soreness came back really intense"): each alone is ordinary.
+_PERSISTING: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
+    ("bleeding that will not stop", re.compile(r"\b(blood(?! tests?)\w*|bleed\w*|bled|scabs?)\b"),
+     re.compile(r"\b(keeps? (going(?! back)|coming)|still (coming|going|running|dripping)|"
+                r"won'?t (quit|stop|let up)|wont (quit|stop|let up)|"
+                r"for (ages|hours|over an hour|more than an hour)|over an hour|"
+                r"hours later|(whole|all) (afternoon|morning|evening|night|day)|pressing on it|"
+                r"pumping|spurting|gushing|pouring)\b")),
+    ("severe or worsening pain",
+     re.compile(r"\b(pain\w*|sore\w*|hurt\w*|ache|aching|throbb\w*|burn\w*|sting\w*|smart\w*)\b"),
+     re.compile(r"\b(really|so|very|super) intense\b|\bcame back\b[^.?!]{0,30}\b(intense|worse|bad|severe)\b"
+                r"|\bcan'?t (even )?(touch|sleep|smile|move)\b|\bwinc(e|ing)\b|\bmore and more\b"
+                r"|\b(worse|more) (each|every) day\b|\binstead of (settling|getting better|improving|healing|"
+                r"calming)")),
+]
 
 # Signs that the person is describing what is happening to them now.
 _PRESENT = re.compile(
     r"\b(i have|i've|ive|i got|i'?m having|i am having|i'?m getting|there is|there'?s|it'?s|its|"
-    r"now|since|ago|yesterday|today|tonight|last night|this morning|still|keeps?|started|"
+    r"now|since|ago|yesterday|today|tonight|last night|this morning|still|keeps? \w+ing|started|"
     r"getting worse|right now|help me|what do i do|what should i do|should i go)\b"
 )
 # A question about risks in general, a hypothetical, or prevention: not a description.
 _HYPOTHETICAL = re.compile(
-    r"^(can|could|does|do|will|would|is it possible|is there|are there|what are|what is the risk|"
-    r"how (likely|common|often|long|do|can|should|to)|what if|what happens|in case|should i worry)\b"
+    r"^(can|could|does|do|will|would|is it possible|is it normal|is there|are there|what are|"
+    r"what is the risk|what (kind|sort|type)s? of|how (likely|common|often|long|do|can|should|to)|what if|"
+    r"what happens|in case|should i worry)\b|\bwhen (should|do) i (call|contact|worry|see|go)\b"
     r"|\bif (i|you|it|my|they|there)\b|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b"
     r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
 )
+# "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.
+# Negated persistence stays ("will not stop", "not responding", "isn't getting better").
+_NEGATED = re.compile(
+    r"\b(no|not|never|without|nor|doesn'?t|don'?t|didn'?t|isn'?t|wasn'?t|aren'?t|haven'?t|hasn'?t)"
+    r"(?! (stop|stopping|slow|slowing|responding|breathing|able|getting|improving|settling|going|healing|"
+    r"letting|clotting|easing|working|waking|better)\b)"
+    r"( (a|any|really|even|too|very|that|so|the|get|got|have|had|feel|been))?( \w+)( (or|and|nor) \w+)?")
+# Signs that a symptom is over, long past, or someone else's.
+_RESOLVED = re.compile(
+    r"\b(all )?(cleared|cleared up|gone|fine|better|settled|healed|resolved|going down)\b[^.?!]{0,12}"
+    r"\b(now|up|since|already)\b|\b(it|they|that|the \w+) (has |had )?(stopped|settled|went down|cleared)\b"
+    r"|\b(calming|settling|easing|going|cooled( right)?) down\b(?! (my|the|to|towards|into|his|her|their))"
+    r"|\b(fading|easing off|settling|improving|getting better)\b"
+    r"|\bless than (yesterday|before)\b"
+    r"|\bstopped (straight away|quickly|on (its|it'?s) own|by itself|after a)\b"
+    r"|\b(she'?s|he'?s|i'?m|im|they'?re) (fine|ok|okay|better) now\b")
+_PAST = re.compile(r"\b(\w+ )?(years?|months?) ago\b|\bused to\b|\bin ages\b|\blast (year|month)\b"
+                   r"|\bas a (kid|child|teen\w*)\b"
+                   r"|\bwhen i was (a |younger|little|\d+)"
+                   r"|\bin (jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)\w*\b")
+_OTHER_PERSON = re.compile(r"\bmy (friend|cousin|sister|brother|mum|mom|mother|dad|father|partner|wife|"
+                           r"husband|boyfriend|girlfriend|aunt|uncle|colleague|daughter|son)\b"
+                           r"|\b(a friend|someone|somebody|people)\b")
+_NOW = re.compile(r"\b(now|today|tonight|just|right now|currently|at the moment|this (morning|afternoon|"
+                  r"evening)|since|still|(is|are|keeps?) \w+ing)\b")
+# ... unless the message also says it is still going on.
+_ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing|weeping|going|"
+                      r"getting|spreading|coming)|keeps? (getting|going|spreading|coming)|getting worse|"
+                      r"won'?t stop|right now|worse (now|today)|more and more|instead of \w+ing|"
+                      r"c[ao]me back|coming back|returned|flared|"
+                      r"but (now|today|tonight)(?! (it'?s|its|i'?m|im) (fine|ok|okay|better|gone)))\b")
 _CONDITIONAL = re.compile(r"\bif (i|you|it|my|they|there) \w+")
 
 
@@ -203,20 +267,42 @@ class Triage:
     concerns: tuple[str, ...] = ()
 
 
-def triage(text: str) -> Triage:
+def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None) -> Triage:
     """Flag a message that describes symptoms needing a clinician now.
 
-    A symptom counts unless the message is plainly a general or hypothetical
-    question ("can it cause an infection?", "what if I get a fever?") with no sign
-    that it is happening now.
+    Symptoms are found by pattern, then by ``symptoms`` (the concerns a normalised
+    message describes by meaning: ``SymptomModel.concerns``) for wordings no pattern
+    lists. A symptom counts unless the message is plainly a general or hypothetical
+    question ("can it cause an infection?", "what if I get a fever?") with no sign that
+    it is happening now.
     """
-    norm = normalize(text)
+    norm = _NEGATED.sub(" ", normalize(text))
     concerns = tuple(k for k, pats in _COMPILED.items() if any(p.search(norm) for p in pats))
+    concerns += tuple(k for k, topic, sign in _PERSISTING
+                      if k not in concerns and topic.search(norm) and sign.search(norm))
+    if not concerns and symptoms is not None:
+        concerns = symptoms(norm)
     if not concerns:
         return Triage(False)
     if _HYPOTHETICAL.search(norm) and not _PRESENT.search(_CONDITIONAL.sub(" ", norm)):
         return Triage(False)
+    if past_or_resolved(norm):
+        return Triage(False)
     return Triage(True, concerns)
+
+
+def past_or_resolved(norm: str) -> bool:
+    """The symptoms are over ("it stopped", "all cleared up"), long past ("years ago"), or
+    someone else's finished story, and nothing says they are happening now."""
+    # The latest word on it wins: "had settled, then came back" is ongoing, "came back
+    # but stopped straight away" is over.
+    ongoing = [m.end() for m in _ONGOING.finditer(norm)]
+    resolved = [m.start() for m in _RESOLVED.finditer(norm)]
+    if resolved and (not ongoing or max(resolved) > max(ongoing)):
+        return True
+    if ongoing:
+        return False
+    return bool(_PAST.search(norm) or (_OTHER_PERSON.search(norm) and not _NOW.search(norm)))
 
 
 def urgent_notice(t: Triage, with_passages: bool = True) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
+
+import numpy as np
 
 from .compose import MAX_ANSWER_CHARS, Composer
 from .config import DISCLAIMER, RETRIEVED_K, Settings
@@ -16,7 +19,8 @@ from .query import Query
 from .retrieval import Hit, Retriever
 from .safety import triage, urgent_notice, validate
 from .schema import Answer, ArticleView, Citation, Passage, Turn
-from .scope import Scope, followup_context, is_personal_decision
+from .scope import Scope, followup_context, is_personal_decision, is_task_request
+from .symptoms import SymptomModel
 
 NOT_FOUND = (
     "The five articles don't cover this, so I can't answer it from them. "
@@ -38,6 +42,7 @@ class QA:
         self.retriever = Retriever(data)
         self.composer = Composer(data, self.retriever.sentences)
         self.scope = Scope(self.retriever, self.composer)
+        self.symptoms = SymptomModel(data.encoder)
         self.titles = {d.id: d.title for d in data.documents.values()}
 
     @classmethod
@@ -77,17 +82,23 @@ class QA:
         if v.error:
             return Answer(question=v.question, status="invalid", answer=v.error,
                           disclaimer=DISCLAIMER, timings_ms=_timings(t0, t0, t0))
-        q = self.retriever.analyse(v.question, followup_context(v.question, v.history))
+        context = followup_context(v.question, v.history)
+        q = self.retriever.analyse(v.question, context)
         hits = self.retriever.search(q, k=RETRIEVED_K)
         t1 = time.perf_counter()
-        answer = self._answer(v.question, q, hits)
+        # Without context the query vector is the question's own: triage reuses it.
+        answer = self._answer(v.question, q, hits, own_vector=q.vector if context is None else None)
         t2 = time.perf_counter()
         answer.timings_ms = _timings(t0, t1, t2)
         return answer
 
-    def _answer(self, question: str, q: Query, hits: list[Hit]) -> Answer:
+    def _answer(self, question: str, q: Query, hits: list[Hit],
+                own_vector: np.ndarray | None = None) -> Answer:
         retrieved = [self.passage(h) for h in hits]
-        tri = triage(question)
+        # A request to role-play or prescribe is not a description of symptoms; its words
+        # are still read by pattern.
+        reader = None if is_task_request(question) else partial(self.symptoms.concerns, vector=own_vector)
+        tri = triage(question, reader)
         personal = is_personal_decision(question)
         # The answer as a whole stays within MAX_ANSWER_CHARS, notes included.
         budget = MAX_ANSWER_CHARS - (len(PERSONAL_NOTE) + 2 if personal else 0) \
