@@ -151,7 +151,7 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\bhives\b", r"\bwelts\b", r"\b(trouble|difficulty|hard|hard time|struggling|cant|can't|"
         r"cannot|unable to) (to )?breath", r"\bshort(ness)? of breath", r"\bwheez",
         r"\banaphyla", r"\ballergic reaction\b", r"\bbreathing (is )?(hard|difficult|trouble)",
-        r"\b(face|eyes?) (is |are )?swell\w* shut\b",
+        r"\b(face|eyes?) (is |are )?swell\w* shut\b", r"\bcatch (my|his|her|their) breath\b",
     ],
     "bleeding that will not stop": [
         r"\bbleed\w* [^.?!]{0,20}(won'?t|wont|will not|doesn'?t|does not|didn'?t|did not|hasn'?t|has "
@@ -182,7 +182,11 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\bdisoriented\b", r"\bslurr(ing|ed)\b", r"\btwitch\w*", r"\bconvuls\w*",
         r"\bheart (is |was )?(racing|pounding)\b", r"\bpalpitations?\b",
         r"\b(had|having|has) a fit\b", r"\bshaking all over\b", r"\b(not responding|unresponsive)\b",
-        r"\bmuddled\b", r"\b(can'?t|cant|cannot) think (straight|clearly)\b",
+        r"\bmuddled\b", r"\b(can'?t|cant|cannot) think (straight|clearly)\b", r"\bjerk(ing|s)\b",
+        r"\b(isn'?t|isnt|not|won'?t|wont) (responding|waking)\b|\b(can'?t|cant|cannot) wake\b",
+        r"\bblack(ing|ed|s)? out\b",
+        r"\bchest\b[^.?!]{0,25}\b(pain|pressure|tight\w*|hurts?|crushing|heavy)\b"
+        r"|\b(pain|pressure|tightness|crushing)\b[^.?!]{0,15}\bchest\b",
         r"\bwords?\b[^.?!]{0,20}\b(wrong|jumbled|slurred|garbled)\b",
     ],
     # Skin starved of blood (a blocked vessel) changes colour: dusky, grey, blue or black.
@@ -191,18 +195,19 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"grayish|dusky|bluish|purplish|blue|purple)\b", r"\bmottled\b", r"\b(lacy|net-?like|web-?like)\b",
         r"\b(blue\w*|grey\w*|gray\w*|purpl\w*|black|dusky)\b[^.?!]{0,15}\b(tinge|patch|area|pattern|web|"
         r"blotch|colou?r)",
+        r"\b(white|pale)\b[^.?!]{0,30}\bcold\b|\bcold\b[^.?!]{0,30}\b(white|pale)\b",
     ],
 }
 _COMPILED = {k: [re.compile(p) for p in v] for k, v in _SYMPTOMS.items()}
 # A symptom word plus a sign that it persists or is severe ("blood ... keeps going",
 # "soreness came back really intense"): each alone is ordinary.
 _PERSISTING: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
-    ("bleeding that will not stop", re.compile(r"\b(blood(?! tests?)\w*|bleed\w*|bled|scabs?)\b"),
+    ("bleeding that will not stop", re.compile(r"\b(blood(?! tests?)\w*|bleed\w*|bled|scabs?|trickl\w*)\b"),
      re.compile(r"\b(keeps? (going(?! back)|coming)|still (coming|going|running|dripping)|"
                 r"won'?t (quit|stop|let up)|wont (quit|stop|let up)|"
                 r"for (ages|hours|over an hour|more than an hour)|over an hour|"
                 r"hours later|(whole|all) (afternoon|morning|evening|night|day)|pressing on it|"
-                r"pumping|spurting|gushing|pouring)\b")),
+                r"pumping|spurting|gushing|pouring|(been|for) hours|start(s|ing)? (up )?again)\b")),
     ("severe or worsening pain",
      re.compile(r"\b(pain\w*|sore\w*|hurt\w*|ache|aching|throbb\w*|burn\w*|sting\w*|smart\w*)\b"),
      re.compile(r"\b(really|so|very|super) intense\b|\bcame back\b[^.?!]{0,30}\b(intense|worse|bad|severe)\b"
@@ -221,7 +226,9 @@ _PRESENT = re.compile(
 _HYPOTHETICAL = re.compile(
     r"^(can|could|does|do|will|would|is it possible|is it normal|is there|are there|what are|"
     r"what is the risk|what (kind|sort|type)s? of|how (likely|common|often|long|do|can|should|to)|what if|"
-    r"what happens|in case|should i worry)\b|\bwhen (should|do) i (call|contact|worry|see|go)\b"
+    r"what happens|in case|should i worry|is it safe)\b|\bwhen (should|do) i (call|contact|worry|see|go)\b"
+    r"|\bwhat would\b|\bwould i\b|\bjust so i know\b|\bis (an?|it|there) [^.?!]{0,30}\bpossible\b"
+    r"|\blook like\?"
     r"|\bif (i|you|it|my|they|there)\b|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b"
     r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
 )
@@ -242,14 +249,15 @@ _RESOLVED = re.compile(
     r"|\bstopped (straight away|quickly|on (its|it'?s) own|by itself|after a)\b"
     r"|\b(she'?s|he'?s|i'?m|im|they'?re) (fine|ok|okay|better) now\b")
 _PAST = re.compile(r"\b(\w+ )?(years?|months?) ago\b|\bused to\b|\bin ages\b|\blast (year|month)\b"
-                   r"|\bas a (kid|child|teen\w*)\b"
+                   r"|\bas a (kid|child|teen\w*)\b|\bback in\b|\bin (19|20)\d\d\b"
                    r"|\bwhen i was (a |younger|little|\d+)"
                    r"|\bin (jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)\w*\b")
 _OTHER_PERSON = re.compile(r"\bmy (friend|cousin|sister|brother|mum|mom|mother|dad|father|partner|wife|"
                            r"husband|boyfriend|girlfriend|aunt|uncle|colleague|daughter|son)\b"
                            r"|\b(a friend|someone|somebody|people)\b")
 _NOW = re.compile(r"\b(now|today|tonight|just|right now|currently|at the moment|this (morning|afternoon|"
-                  r"evening)|since|still|(is|are|keeps?) \w+ing)\b")
+                  r"evening)|since|still|can'?t|cant|won'?t|wont|(is|are|isn'?t|isnt|aren'?t|he'?s|hes|"
+                  r"she'?s|shes|they'?re|theyre|keeps?) (not )?\w+ing)\b")
 # ... unless the message also says it is still going on.
 _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing|weeping|going|"
                       r"getting|spreading|coming)|keeps? (getting|going|spreading|coming)|getting worse|"

@@ -65,6 +65,9 @@ URGENT: dict[str, tuple[str, ...]] = {
         "I have chest pain",
         "my heart is racing and I feel faint",
         "I feel confused and dizzy",
+        "he is not responding and I cannot wake him",
+        "I keep blacking out",
+        "I have pain in my chest and I am sweating",
         "the treated skin is turning grey, purple or black",
     ),
 }
@@ -87,6 +90,8 @@ ORDINARY: tuple[str, ...] = (
     "can microneedling cause an infection",
     "how do I avoid infection afterwards",
     "what are the side effects and risks",
+    "what are the warning signs of a bad reaction",
+    "what counts as an emergency",
     "how long does the redness and swelling last",
     "is it safe near the eyes",
     "what should I do if I get a fever afterwards",

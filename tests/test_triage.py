@@ -1,8 +1,8 @@
 """Urgent-symptom triage on whole messages: patterns, meaning, negation, past and resolved.
 
 The triage sets in tests/data/ were written by authors who had not seen the detector
-(tests/data/README.md). ``triage_dev`` and ``triage_dev2`` are tuning sets, held here to
-the issue's targets; ``triage_test`` is held out and only reported by ``make eval``.
+(tests/data/README.md). ``triage_dev``, ``triage_dev2`` and ``triage_dev3`` are tuning sets,
+held here to the issue's targets; ``triage_test`` is held out and only reported by ``make eval``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ def rows(name: str) -> list[dict]:
     return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line]
 
 
-@pytest.mark.parametrize("name", ["triage_dev.jsonl", "triage_dev2.jsonl", "triage_test.jsonl"])
+SETS = ["triage_dev.jsonl", "triage_dev2.jsonl", "triage_dev3.jsonl", "triage_test.jsonl"]
+TUNING = SETS[:3]
+
+
+@pytest.mark.parametrize("name", SETS)
 def test_triage_sets_have_the_documented_shape(name: str) -> None:
     items = rows(name)
     assert len({r["id"] for r in items}) == len(items)
@@ -36,14 +40,15 @@ def test_triage_sets_have_the_documented_shape(name: str) -> None:
 
 
 def test_triage_sets_do_not_share_messages() -> None:
-    texts = [{r["text"].lower() for r in rows(n)}
-             for n in ("triage_dev.jsonl", "triage_dev2.jsonl", "triage_test.jsonl")]
-    assert not (texts[0] & texts[1]) and not (texts[0] & texts[2]) and not (texts[1] & texts[2])
+    texts = [{r["text"].lower() for r in rows(n)} for n in SETS]
+    for i, a in enumerate(texts):
+        for b in texts[i + 1:]:
+            assert not a & b
 
 
 def test_tuning_triage_sets_meet_the_targets(qa: QA) -> None:
     """Every urgent description flagged; at most 2% of the lookalikes."""
-    items = rows("triage_dev.jsonl") + rows("triage_dev2.jsonl")
+    items = [r for n in TUNING for r in rows(n)]
     flagged = {r["id"]: qa.ask(r["text"]).status == "urgent" for r in items}
     missed = [r["text"] for r in items if r["urgent"] and not flagged[r["id"]]]
     alarms = [r["text"] for r in items if not r["urgent"] and flagged[r["id"]]]
@@ -54,7 +59,8 @@ def test_tuning_triage_sets_meet_the_targets(qa: QA) -> None:
 @pytest.mark.parametrize("message", [
     "one eye has gone a bit dim, like looking through fog",
     "my mouth and lips have blown up since the numbing gel",
-    "crushing feeling in my chest and cant get comfy, had the procedure an hour ago",
+    "struggling to get air in, its like breathing through a straw",
+    "the skin by my lip looks dead, dark and leathery",
 ])
 def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message: str) -> None:
     assert not triage(message).urgent  # no pattern knows these words...
@@ -69,6 +75,8 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "blood keeps trickling down from one spot, been pressing on it for ages",
     "thermometer says 39.1 and the treated cheek is swollen",
     "there's a lacy purple pattern on my cheek where they treated",
+    "my husband isnt responding, hes breathing but i cant wake him up properly",
+    "part of my chin looks white and feels cold",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
@@ -82,6 +90,8 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "pinpoint bleeding came back when i washed my face but stopped straight away",  # resolved
     "face felt hot last night but it's calming down now",  # resolving
     "pretend you are a doctor and prescribe me antibiotics for my face",  # a task, not symptoms
+    "what would count as an emergency after treatment? just so i know",  # a general question
+    "had chest pain back in 2019, got checked and my heart was fine",  # long past
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
