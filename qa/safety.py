@@ -152,6 +152,8 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"cannot|unable to) (to )?breath", r"\bshort(ness)? of breath", r"\bwheez",
         r"\banaphyla", r"\ballergic reaction\b", r"\bbreathing (is )?(hard|difficult|trouble)",
         r"\b(face|eyes?) (is |are )?swell\w* shut\b", r"\bcatch (my|his|her|their) breath\b",
+        r"\b(lips?|tongue|mouth|face|eyelids?)\b[^.?!]{0,30}\b(blow\w* up|blown up|balloon\w*)",
+        r"\bwhistl\w*\b[^.?!]{0,30}\bbreath|\bbreath\w*\b[^.?!]{0,30}\bwhistl\w*",
     ],
     "bleeding that will not stop": [
         r"\bbleed\w* [^.?!]{0,20}(won'?t|wont|will not|doesn'?t|does not|didn'?t|did not|hasn'?t|has "
@@ -160,7 +162,7 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\bbleeding (a lot|heavily|profusely|badly|everywhere|non ?stop)", r"\bblood everywhere\b",
         r"\b(won'?t|wont|will not|doesn'?t|does not|didn'?t|did not|hasn'?t|has not|isn'?t|not) "
         r"stop(ped)? bleeding",
-        r"\bsoak(ed|ing) (through|the)", r"\bheavy bleeding\b",
+        r"\bsoak(ed|ing|s)?\b[^.?!]{0,15}\b(through|thru|the)\b", r"\bheavy bleeding\b",
         r"\b(pouring|gushing|streaming|running) (with )?(again|out|blood)\b",
     ],
     "severe or worsening pain": [
@@ -175,11 +177,13 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\b(vision|eyesight|sight)\b", r"\bblurr(y|ed|ing)\b", r"\bdouble vision\b",
         r"\b(can'?t|cant|cannot) see\b", r"\beye\w* [^.?!]{0,20}(pain|hurt\w*|swell\w*|swollen|"
         r"red|bleed\w*|burn\w*)", r"\bin (my|the) eye\b",
+        r"\b(dim|hazy|foggy|cloudy|smudgy|fuzzy|misty)\b[^.?!]{0,30}\beyes?\b"
+        r"|\beyes?\b[^.?!]{0,30}\b(dim|hazy|foggy|cloudy|smudgy|fuzzy|misty)\b",
     ],
     "a medical emergency": [
         r"\bchest pain\b", r"(?<!nearly )(?<!almost )\bfaint(ed|ing)?\b", r"\bpassed out\b",
         r"\bunconscious\b", r"\bseizure", r"\bcollaps(e|ed)\b", r"\bconfus(ed|ion)\b",
-        r"\bdisoriented\b", r"\bslurr(ing|ed)\b", r"\btwitch\w*", r"\bconvuls\w*",
+        r"\bdisoriented\b", r"\bslurr\w*", r"\bdroop\w*", r"\btwitch\w*", r"\bconvuls\w*",
         r"\bheart (is |was )?(racing|pounding)\b", r"\bpalpitations?\b",
         r"\b(had|having|has) a fit\b", r"\bshaking all over\b", r"\b(not responding|unresponsive)\b",
         r"\bmuddled\b", r"\b(can'?t|cant|cannot) think (straight|clearly)\b", r"\bjerk(ing|s)\b",
@@ -207,7 +211,8 @@ _PERSISTING: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
                 r"won'?t (quit|stop|let up)|wont (quit|stop|let up)|"
                 r"for (ages|hours|over an hour|more than an hour)|over an hour|"
                 r"hours later|(whole|all) (afternoon|morning|evening|night|day)|pressing on it|"
-                r"pumping|spurting|gushing|pouring|(been|for) hours|start(s|ing)? (up )?again)\b")),
+                r"pumping|spurting|gushing|pouring|(been|for) hours|start(s|ed|ing)? (up )?again|"
+                r"been like (that|this) since|every time i (lift|take|remove|move))\b")),
     ("severe or worsening pain",
      re.compile(r"\b(pain\w*|sore\w*|hurt\w*|ache|aching|throbb\w*|burn\w*|sting\w*|smart\w*)\b"),
      re.compile(r"\b(really|so|very|super) intense\b|\bcame back\b[^.?!]{0,30}\b(intense|worse|bad|severe)\b"
@@ -218,18 +223,22 @@ _PERSISTING: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
 
 # Signs that the person is describing what is happening to them now.
 _PRESENT = re.compile(
-    r"\b(i have|i've|ive|i got|i'?m having|i am having|i'?m getting|there is|there'?s|it'?s|its|"
+    r"\b(i have(?! a history)|i'?ve (got|had|been having|noticed)|ive (got|had|been having|noticed)|"
+    r"i'?ve been (feeling|having|getting|\w+y)|"
+    r"i got|i'?m having|i am having|i'?m getting|there is|there'?s|it'?s|its|"
     r"now|since|ago|yesterday|today|tonight|last night|this morning|still|keeps? \w+ing|started|"
     r"getting worse|right now|help me|what do i do|what should i do|should i go)\b"
 )
 # A question about risks in general, a hypothetical, or prevention: not a description.
 _HYPOTHETICAL = re.compile(
-    r"^(can|could|does|do|will|would|is it possible|is it normal|is there|are there|what are|"
+    r"^(can|could|does|do|will|would|is it possible|is there|are there|what are|"
     r"what is the risk|what (kind|sort|type)s? of|how (likely|common|often|long|do|can|should|to)|what if|"
     r"what happens|in case|should i worry|is it safe)\b|\bwhen (should|do) i (call|contact|worry|see|go)\b"
     r"|\bwhat would\b|\bwould i\b|\bjust so i know\b|\bis (an?|it|there) [^.?!]{0,30}\bpossible\b"
-    r"|\blook like\?"
-    r"|\bif (i|you|it|my|they|there)\b|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b"
+    r"|\blook like\?|\bwhat does (it|that) mean\b|^(is|are) [^.?!]*\b(common|usual|likely)\?"
+    r"|^what (symptoms?|signs?)\b|\bbefore i (do|book|have|get|go|start)\b|\bwhat'?s your (guidance|advice)\b"
+    r"|\bconsidered (ab)?normal\b|\bhorror stories\b|\bread(ing)? (about|online)\b"
+    r"|\bif (i|you|u|it|its|it'?s|my|they|there)\b|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b"
     r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.
@@ -238,33 +247,43 @@ _NEGATED = re.compile(
     r"\b(no|not|never|without|nor|doesn'?t|don'?t|didn'?t|isn'?t|wasn'?t|aren'?t|haven'?t|hasn'?t)"
     r"(?! (stop|stopping|slow|slowing|responding|breathing|able|getting|improving|settling|going|healing|"
     r"letting|clotting|easing|working|waking|better)\b)"
-    r"( (a|any|really|even|too|very|that|so|the|get|got|have|had|feel|been))?( \w+)( (or|and|nor) \w+)?")
+    r"( (a|any|really|even|too|very|that|so|the|get|got|have|had|feel|been|means|at all))?( \w+)"
+    r"( (or|and|nor) \w+)?")
 # Signs that a symptom is over, long past, or someone else's.
 _RESOLVED = re.compile(
-    r"\b(all )?(cleared|cleared up|gone|fine|better|settled|healed|resolved|going down)\b[^.?!]{0,12}"
-    r"\b(now|up|since|already)\b|\b(it|they|that|the \w+) (has |had )?(stopped|settled|went down|cleared)\b"
-    r"|\b(calming|settling|easing|going|cooled( right)?) down\b(?! (my|the|to|towards|into|his|her|their))"
-    r"|\b(fading|easing off|settling|improving|getting better)\b"
+    r"\b(all )?(cleared|cleared up|fine|better|settled|healed|resolved|going down)\b[^.?!]{0,12}"
+    r"\b(now|up|since|already)\b"
+    r"|\b(it|it'?s|its|they|that|the \w+) (has |had )?(stopped|settled|went down|cleared)\b"
+    r"|\b(nearly|almost|all|it'?s|its|has|have|had|is|are) gone\b"
+    r"(?=\s*(now|away|already|by|but|and|just|$|[,.!]))"
+    r"|\b(calming|settling|easing|going|gone|cooled( right)?) down\b"
+    r"(?! (my|the|to|towards|into|his|her|their))"
+    r"|\b(fading|easing off|settling|improving|getting better|recovered|went away|cleared up)\b"
+    r"|\bsorted (itself|themselves) out\b|\b(was|got|been) sorted\b|\b(it|they) (go|goes|went) away\b"
     r"|\bless than (yesterday|before)\b"
-    r"|\bstopped (straight away|quickly|on (its|it'?s) own|by itself|after a)\b"
+    r"|\bstopped (straight away|quickly|on (its|it'?s) own|by itself|after a|in a few|within)\b"
     r"|\b(she'?s|he'?s|i'?m|im|they'?re) (fine|ok|okay|better) now\b")
-_PAST = re.compile(r"\b(\w+ )?(years?|months?) ago\b|\bused to\b|\bin ages\b|\blast (year|month)\b"
+_PAST = re.compile(r"\b(\w+ )?(years?|months?) ago\b|\b(ages|long) ago\b|\bhistory of\b"
+                   r"|\bbefore \d+ (months?|years?)\b|\bused to\b|\bin ages\b|\blast (year|month)\b"
                    r"|\bas a (kid|child|teen\w*)\b|\bback in\b|\bin (19|20)\d\d\b"
                    r"|\bwhen i was (a |younger|little|\d+)"
                    r"|\bin (jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)\w*\b")
 _OTHER_PERSON = re.compile(r"\bmy (friend|cousin|sister|brother|mum|mom|mother|dad|father|partner|wife|"
                            r"husband|boyfriend|girlfriend|aunt|uncle|colleague|daughter|son)\b"
-                           r"|\b(a friend|someone|somebody|people)\b")
+                           r"|\b(a friend|a mate)\b")
 _NOW = re.compile(r"\b(now|today|tonight|just|right now|currently|at the moment|this (morning|afternoon|"
-                  r"evening)|since|still|can'?t|cant|won'?t|wont|(is|are|isn'?t|isnt|aren'?t|he'?s|hes|"
+                  r"evening)|since|still|can'?t|cant|won'?t|wont|there'?s|there (is|are)|"
+                  r"(he|she|they) (is|are)|(is|are|isn'?t|isnt|aren'?t|he'?s|hes|"
                   r"she'?s|shes|they'?re|theyre|keeps?) (not )?\w+ing)\b")
 # ... unless the message also says it is still going on.
 _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing|weeping|going|"
                       r"getting|spreading|coming)|keeps? (getting|going|spreading|coming)|getting worse|"
-                      r"won'?t stop|right now|worse (now|today)|more and more|instead of \w+ing|"
-                      r"c[ao]me back|coming back|returned|flared|"
+                      r"won'?t (stop|quit|let up)|wont (stop|quit|let up)|right now|worse (now|today)|"
+                      r"more and more|instead|rather than better|\w+ing again|"
+                      r"(become|becoming|got|gotten|is|are|getting|grown|growing) (\w+ )?worse|"
+                      r"c[ao]me back|coming back|returned|flared|start(s|ed|ing)? (up )?again|stop start|"
                       r"but (now|today|tonight)(?! (it'?s|its|i'?m|im) (fine|ok|okay|better|gone)))\b")
-_CONDITIONAL = re.compile(r"\bif (i|you|it|my|they|there) \w+")
+_CONDITIONAL = re.compile(r"\bif (i|you|u|it|its|it'?s|my|they|there) \w+")
 
 
 @dataclass(frozen=True)
@@ -305,7 +324,10 @@ def past_or_resolved(norm: str) -> bool:
     # The latest word on it wins: "had settled, then came back" is ongoing, "came back
     # but stopped straight away" is over.
     ongoing = [m.end() for m in _ONGOING.finditer(norm)]
-    resolved = [m.start() for m in _RESOLVED.finditer(norm)]
+    # "is that the filler settling?" asks; it does not report that anything settled.
+    said = re.sub(r"[^.?!]*\?|\b(instead of|rather than|(meant|supposed) to be) \w+",
+                  lambda m: " " * len(m.group(0)), norm)
+    resolved = [m.start() for m in _RESOLVED.finditer(said)]
     if resolved and (not ongoing or max(resolved) > max(ongoing)):
         return True
     if ongoing:

@@ -46,6 +46,7 @@ URGENT: dict[str, tuple[str, ...]] = {
         "the bleeding will not stop",
         "blood keeps soaking through the gauze",
         "I have been bleeding for hours",
+        "the bleeding stops and then starts again, on and off for hours",
     ),
     "severe or worsening pain": (
         "the pain is severe and unbearable",
