@@ -24,7 +24,8 @@ from .textnorm import normalize
 
 MAX_ANSWER_CHARS = 1200
 DEFAULT_FILES = [ROOT / "tests" / "data" / f"{name}.jsonl"
-                 for name in ("dev", "dev2", "dev3", "test", "triage_dev", "triage_dev2", "triage_test")]
+                 for name in ("dev", "dev2", "dev3", "test", "triage_dev", "triage_dev2", "triage_dev3",
+                              "triage_dev4", "triage_dev5", "triage_test")]
 TARGETS = {"hit@5": 0.97, "mrr": 0.90, "cite_hit": 0.95, "answer_hit": 0.90, "abstention": 0.90,
            "false_abstention": 0.03, "urgent_recall": 1.00, "false_alarm": 0.02}
 _LOWER_IS_BETTER = {"false_abstention", "false_alarm"}
