@@ -8,8 +8,6 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-
 from .compose import MAX_ANSWER_CHARS, Composer
 from .config import DISCLAIMER, RETRIEVED_K, Settings
 from .corpus import Document
@@ -82,22 +80,20 @@ class QA:
         if v.error:
             return Answer(question=v.question, status="invalid", answer=v.error,
                           disclaimer=DISCLAIMER, timings_ms=_timings(t0, t0, t0))
-        context = followup_context(v.question, v.history)
-        q = self.retriever.analyse(v.question, context)
+        q = self.retriever.analyse(v.question, followup_context(v.question, v.history))
         hits = self.retriever.search(q, k=RETRIEVED_K)
         t1 = time.perf_counter()
-        # Without context the query vector is the question's own: triage reuses it.
-        answer = self._answer(v.question, q, hits, own_vector=q.vector if context is None else None)
+        answer = self._answer(v.question, q, hits)
         t2 = time.perf_counter()
         answer.timings_ms = _timings(t0, t1, t2)
         return answer
 
-    def _answer(self, question: str, q: Query, hits: list[Hit],
-                own_vector: np.ndarray | None = None) -> Answer:
+    def _answer(self, question: str, q: Query, hits: list[Hit]) -> Answer:
         retrieved = [self.passage(h) for h in hits]
         # A request to role-play or prescribe is not a description of symptoms; its words
-        # are still read by pattern.
-        reader = None if is_task_request(question) else partial(self.symptoms.concerns, vector=own_vector)
+        # are still read by pattern. The query vector is reused when it encodes the same text.
+        reader = None if is_task_request(question) else \
+            partial(self.symptoms.concerns, vector=q.vector, vector_of=q.text)
         tri = triage(question, reader)
         personal = is_personal_decision(question)
         # The answer as a whole stays within MAX_ANSWER_CHARS, notes included.

@@ -5,9 +5,10 @@ words no pattern lists ("blood keeps coming through the gauze", "the pain is off
 the charts"). Each sentence of a message is compared, with the embedding model,
 to short first-person descriptions of urgent symptoms and to descriptions of the
 ordinary, expected after-effects and general questions that share their words.
-A sentence nearer an urgent description than any ordinary one, by a margin
-calibrated on the triage sets in tests/data/, raises that description's concern.
-These are descriptions of symptoms, not of expected questions.
+A sentence nearer an urgent description than any ordinary one, and close to it in
+its own right (thresholds calibrated on the triage sets in tests/data/; see
+docs/decisions.md), raises that description's concern. These are descriptions of
+symptoms, not of expected questions.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ URGENT: dict[str, tuple[str, ...]] = {
         "he is not responding and I cannot wake him",
         "I keep blacking out",
         "I have pain in my chest and I am sweating",
+    ),
+    "skin changing colour": (
         "the treated skin is turning grey, purple or black",
     ),
 }
@@ -134,9 +137,7 @@ class SymptomModel:
     def read(self, text: str, vector: np.ndarray | None = None) -> SymptomReading:
         """The strongest urgent reading over the message and its sentences.
 
-        ``vector`` is the whole message's embedding when the caller has it already (the
-        retriever encodes the question anyway), so a one-sentence message costs no
-        extra encoder pass.
+        ``vector`` is the embedding of exactly ``text`` when the caller has it already.
         """
         if len(text.split()) < MIN_WORDS:
             return SymptomReading(None, -1.0)
@@ -154,7 +155,12 @@ class SymptomModel:
         j = int(np.argmax(urgent[best]))
         return SymptomReading(self.labels[j], float(margins[best]), float(urgent[best, j]))
 
-    def concerns(self, text: str, vector: np.ndarray | None = None) -> tuple[str, ...]:
-        """The concern a message describes by meaning, or ``()``."""
-        r = self.read(text, vector)
+    def concerns(self, text: str, vector: np.ndarray | None = None,
+                 vector_of: str | None = None) -> tuple[str, ...]:
+        """The concern a message describes by meaning, or ``()``.
+
+        ``vector`` (the embedding of ``vector_of``) is reused when ``vector_of`` is
+        ``text``: the retriever has encoded a clean one-sentence question already.
+        """
+        r = self.read(text, vector if vector_of == text else None)
         return (r.concern,) if r.concern and r.margin > self.margin else ()
