@@ -144,8 +144,10 @@ class SymptomModel:
         # Fragments of one or two words ("rare ones?") carry too little meaning to judge.
         parts = [p for p in (s.strip() for s in _SPLIT.split(text)) if len(p.split()) >= MIN_WORDS]
         parts = [p for p in dict.fromkeys(parts) if p != text][:MAX_PARTS]
-        whole = vector if vector is not None else self.encoder.encode([text])[0]
-        vecs = np.vstack([whole[None, :], self.encoder.encode(parts)]) if parts else whole[None, :]
+        if vector is None:  # one encoder pass for the message and its sentences
+            vecs = self.encoder.encode([text, *parts])
+        else:
+            vecs = np.vstack([vector[None, :], self.encoder.encode(parts)]) if parts else vector[None, :]
         urgent = vecs @ self._urgent.T
         margins = urgent.max(1) - (vecs @ self._ordinary.T).max(1)
         # Only a sentence close to an urgent description counts: far from both lists,
