@@ -178,6 +178,21 @@ class OnnxEncoder:
         return vec
 
 
+    def encode_cached(self, texts: list[str]) -> np.ndarray:
+        """Vectors for ``texts`` through the query cache: hits are free, misses share one pass."""
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        misses = list(dict.fromkeys(t for t in texts if t not in found))
+        if misses:
+            vecs = self._run(misses)
+            with self._lock:
+                for t, v in zip(misses, vecs, strict=True):
+                    self._cache[t] = found[t] = v
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return np.vstack([found[t] for t in texts])
+
+
 def read_max_seq_length(model: str) -> int:
     """The model folder's configured max sequence length, when it says."""
     cfg = Path(model) / "sentence_bert_config.json"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 from .compose import MAX_ANSWER_CHARS, Composer
@@ -91,10 +90,8 @@ class QA:
     def _answer(self, question: str, q: Query, hits: list[Hit]) -> Answer:
         retrieved = [self.passage(h) for h in hits]
         # A request to role-play or prescribe is not a description of symptoms; its words
-        # are still read by pattern. The query vector is reused when it encodes the same text.
-        reader = None if is_task_request(question) else \
-            partial(self.symptoms.concerns, vector=q.vector, vector_of=q.text)
-        tri = triage(question, reader)
+        # are still read by pattern.
+        tri = triage(question, None if is_task_request(question) else self.symptoms.concerns)
         personal = is_personal_decision(question)
         # The answer as a whole stays within MAX_ANSWER_CHARS, notes included.
         budget = MAX_ANSWER_CHARS - (len(PERSONAL_NOTE) + 2 if personal else 0) \

@@ -134,20 +134,19 @@ class SymptomModel:
         self._urgent = encoder.encode([t for texts in URGENT.values() for t in texts])
         self._ordinary = encoder.encode(list(ORDINARY))
 
-    def read(self, text: str, vector: np.ndarray | None = None) -> SymptomReading:
+    def read(self, text: str) -> SymptomReading:
         """The strongest urgent reading over the message and its sentences.
 
-        ``vector`` is the embedding of exactly ``text`` when the caller has it already.
+        Vectors go through the encoder's query cache when it has one: the retriever has
+        usually encoded the same text already, and greetings ("thanks.") repeat.
         """
         if len(text.split()) < MIN_WORDS:
             return SymptomReading(None, -1.0)
         # Fragments of one or two words ("rare ones?") carry too little meaning to judge.
         parts = [p for p in (s.strip() for s in _SPLIT.split(text)) if len(p.split()) >= MIN_WORDS]
         parts = [p for p in dict.fromkeys(parts) if p != text][:MAX_PARTS]
-        if vector is None:  # one encoder pass for the message and its sentences
-            vecs = self.encoder.encode([text, *parts])
-        else:
-            vecs = np.vstack([vector[None, :], self.encoder.encode(parts)]) if parts else vector[None, :]
+        encode = getattr(self.encoder, "encode_cached", self.encoder.encode)
+        vecs = encode([text, *parts])
         urgent = vecs @ self._urgent.T
         margins = urgent.max(1) - (vecs @ self._ordinary.T).max(1)
         # Only a sentence close to an urgent description counts: far from both lists,
@@ -157,12 +156,7 @@ class SymptomModel:
         j = int(np.argmax(urgent[best]))
         return SymptomReading(self.labels[j], float(margins[best]), float(urgent[best, j]))
 
-    def concerns(self, text: str, vector: np.ndarray | None = None,
-                 vector_of: str | None = None) -> tuple[str, ...]:
-        """The concern a message describes by meaning, or ``()``.
-
-        ``vector`` (the embedding of ``vector_of``) is reused when ``vector_of`` is
-        ``text``: the retriever has encoded a clean one-sentence question already.
-        """
-        r = self.read(text, vector if vector_of == text else None)
+    def concerns(self, text: str) -> tuple[str, ...]:
+        """The concern a message describes by meaning, or ``()``."""
+        r = self.read(text)
         return (r.concern,) if r.concern and r.margin > self.margin else ()
