@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -50,6 +54,20 @@ def corpus() -> Corpus:
 def cli_env(built_index: Path) -> dict[str, str]:
     """Environment for running the `qa` command against the session's index."""
     return {**os.environ, "QA_INDEX_DIR": str(built_index)}
+
+
+@pytest.fixture()
+def run_eval(tmp_path: Path, cli_env: dict[str, str]) -> Callable[[str, list[dict]], tuple[str, dict]]:
+    """Run `qa eval` on a question file made of ``lines``: (stdout, that file's JSON report)."""
+    def run(name: str, lines: list[dict]) -> tuple[str, dict]:
+        f = tmp_path / f"{name}.jsonl"
+        f.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+        out = tmp_path / "eval.json"
+        r = subprocess.run([sys.executable, "-m", "qa", "eval", str(f), "--json", str(out)],
+                           capture_output=True, text=True, env=cli_env, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return r.stdout, json.loads(out.read_text())[name]
+    return run
 
 
 # --- the web app and the real browser (tests/test_api.py, tests/test_browser.py) -----------

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -152,25 +148,18 @@ def test_quote_matching_follows_the_evaluation_rule() -> None:
     assert not quote_found("most individuals require five sessions", passage)
 
 
-def test_qa_eval_prints_both_metrics_and_baselines(tmp_path: Path, cli_env: dict[str, str]) -> None:
-    lines = [
+def test_qa_eval_prints_both_metrics_and_baselines(run_eval) -> None:
+    stdout, report = run_eval("mini", [
         {"id": "t1", "kind": "factual", "question": "How many sessions are usually needed?",
          "expect": "answer", "answer_any": ["four to six sessions", "three to six sessions"],
          "gold": [{"doc": "micro-needling-overview",
                    "quote": "For many people, four to six sessions is common."}]},
         {"id": "t2", "kind": "out_of_scope", "question": "What is the capital of Australia?",
          "expect": "abstain", "gold": [], "answer_any": []},
-    ]
-    f = tmp_path / "mini.jsonl"
-    f.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
-    out = tmp_path / "eval.json"
-    r = subprocess.run([sys.executable, "-m", "qa", "eval", str(f), "--json", str(out)],
-                       capture_output=True, text=True, env=cli_env, timeout=300)
-    assert r.returncode == 0, r.stderr
-    assert "hit@5" in r.stdout and "baseline: BM25 only" in r.stdout
-    assert "baseline: naive dense (500-char)" in r.stdout
-    report = json.loads(out.read_text())
-    m = report["mini"]["metrics"]["all"]
+    ])
+    assert "hit@5" in stdout and "baseline: BM25 only" in stdout
+    assert "baseline: naive dense (500-char)" in stdout
+    m = report["metrics"]["all"]
     assert m["abstention"] == 1.0 and m["answer_hit"] == 1.0 and m["hit@5"] == 1.0
 
 

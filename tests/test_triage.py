@@ -8,8 +8,6 @@ issue's targets; ``triage_test`` is held out and only reported by ``make eval``.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -103,16 +101,10 @@ def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
 
 
-def test_qa_eval_reports_a_triage_set(tmp_path: Path, cli_env: dict[str, str]) -> None:
-    lines = [{"id": "u1", "text": "my lips are swelling up fast", "urgent": True, "category": "allergy"},
-             {"id": "o1", "text": "will it hurt?", "urgent": False, "category": "general_question"}]
-    f = tmp_path / "mini_triage.jsonl"
-    f.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
-    out = tmp_path / "eval.json"
-    r = subprocess.run([sys.executable, "-m", "qa", "eval", str(f), "--json", str(out)],
-                       capture_output=True, text=True, env=cli_env, timeout=300)
-    assert r.returncode == 0, r.stderr
-    assert "mini_triage: urgent recall" in r.stdout and "mini_triage: false alarms" in r.stdout
-    report = json.loads(out.read_text())["mini_triage"]
+def test_qa_eval_reports_a_triage_set(run_eval) -> None:
+    stdout, report = run_eval("mini_triage", [
+        {"id": "u1", "text": "my lips are swelling up fast", "urgent": True, "category": "allergy"},
+        {"id": "o1", "text": "will it hurt?", "urgent": False, "category": "general_question"}])
+    assert "mini_triage: urgent recall" in stdout and "mini_triage: false alarms" in stdout
     assert report["metrics"] == {"urgent_recall": 1.0, "false_alarm": 0.0}
     assert report["missed"] == []
