@@ -2,7 +2,8 @@
 
 Triage reads the patient's own words for signs that need a clinician now
 (infection, allergic reaction, bleeding that will not stop, severe or worsening
-pain, eye and vision problems), by pattern and by meaning (``qa/symptoms.py``).
+pain, eye and vision problems, fainting, chest pain or confusion, skin changing
+colour), by pattern and by meaning (``qa/symptoms.py``).
 Recall comes first: a described symptom is urgent unless the sentence is plainly a
 general question about risks ("can it cause an infection?"), and ordinary words
 (bleed, hurt, red, swelling) alone never are.
@@ -284,6 +285,9 @@ _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing
                       r"c[ao]me back|coming back|returned|flared|start(s|ed|ing)? (up )?again|stop start|"
                       r"but (now|today|tonight)(?! (it'?s|its|i'?m|im) (fine|ok|okay|better|gone)))\b")
 _CONDITIONAL = re.compile(r"\bif (i|you|u|it|its|it'?s|my|they|there) \w+")
+# Where a resolution word reports nothing: "is that the filler settling?" asks, and
+# "instead of settling" says the opposite.
+_NOT_A_REPORT = re.compile(r"[^.?!]*\?|\b(instead of|rather than|(meant|supposed) to be) \w+")
 
 
 @dataclass(frozen=True)
@@ -324,9 +328,7 @@ def past_or_resolved(norm: str) -> bool:
     # The latest word on it wins: "had settled, then came back" is ongoing, "came back
     # but stopped straight away" is over.
     ongoing = [m.end() for m in _ONGOING.finditer(norm)]
-    # "is that the filler settling?" asks; it does not report that anything settled.
-    said = re.sub(r"[^.?!]*\?|\b(instead of|rather than|(meant|supposed) to be) \w+",
-                  lambda m: " " * len(m.group(0)), norm)
+    said = _NOT_A_REPORT.sub(lambda m: " " * len(m.group(0)), norm)
     resolved = [m.start() for m in _RESOLVED.finditer(said)]
     if resolved and (not ongoing or max(resolved) > max(ongoing)):
         return True
