@@ -165,23 +165,15 @@ class OnnxEncoder:
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector, cached by text."""
-        with self._lock:
-            hit = self._cache.get(text)
-            if hit is not None:
-                self._cache.move_to_end(text)
-                return hit
-        vec = self._run([text])[0]
-        with self._lock:
-            self._cache[text] = vec
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return vec
-
+        return self.encode_cached([text])[0]
 
     def encode_cached(self, texts: list[str]) -> np.ndarray:
-        """Vectors for ``texts`` through the query cache: hits are free, misses share one pass."""
+        """Vectors for ``texts`` through the query cache (least recently used goes first):
+        hits are free, misses share one encoder pass."""
         with self._lock:
             found = {t: self._cache[t] for t in texts if t in self._cache}
+            for t in found:
+                self._cache.move_to_end(t)
         misses = list(dict.fromkeys(t for t in texts if t not in found))
         if misses:
             vecs = self._run(misses)

@@ -311,15 +311,15 @@ def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None) 
     concerns = tuple(k for k, pats in _COMPILED.items() if any(p.search(norm) for p in pats))
     concerns += tuple(k for k, topic, sign in _PERSISTING
                       if k not in concerns and topic.search(norm) and sign.search(norm))
+    # Checked before reading by meaning: a general question or a finished story needs no
+    # encoder pass, whatever it describes.
+    not_now = (_HYPOTHETICAL.search(norm) is not None and not _PRESENT.search(_CONDITIONAL.sub(" ", norm))) \
+        or past_or_resolved(norm)
+    if not_now:
+        return Triage(False)
     if not concerns and symptoms is not None:
         concerns = symptoms(norm)
-    if not concerns:
-        return Triage(False)
-    if _HYPOTHETICAL.search(norm) and not _PRESENT.search(_CONDITIONAL.sub(" ", norm)):
-        return Triage(False)
-    if past_or_resolved(norm):
-        return Triage(False)
-    return Triage(True, concerns)
+    return Triage(bool(concerns), concerns)
 
 
 def past_or_resolved(norm: str) -> bool:
