@@ -15,7 +15,7 @@ DEFAULT_CORPUS_DIR = ROOT / "corpus"
 DEFAULT_INDEX_DIR = ROOT / "index"
 
 # Bumped whenever the on-disk layout or the meaning of a stored field changes.
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2  # 2: embedded labelled triage messages (triage.npz)
 
 DISCLAIMER = (
     "This is an automated assistant that gives general information drawn only from five "

@@ -18,6 +18,8 @@ from .config import INDEX_FORMAT_VERSION, Settings, model_id
 from .corpus import METADATA_FILE, Corpus, Document, file_sha256, load_corpus
 from .embedding import OnnxEncoder
 from .errors import IndexCorruptError, QAError
+from .safety import reading_text
+from .symptoms import EXAMPLES_DIR, Examples, example_texts, examples_sha256
 from .textnorm import keyword_tokens
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ SENTENCES_FILE = "sentences.npy"
 BM25_DIR = "bm25"
 ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
+TRIAGE_FILE = "triage.npz"  # the labelled triage messages, embedded (qa/symptoms.py)
 
 
 def index_text(chunk: Chunk) -> str:
@@ -52,6 +55,7 @@ class IndexData:
     bm25: Any  # bm25s.BM25 over chunk keyword tokens
     encoder: OnnxEncoder
     vocabulary: dict[str, int]  # surface word -> corpus frequency (for spelling)
+    triage_examples: Examples
 
 
 def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
@@ -61,6 +65,7 @@ def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
         corpus={d.file: d.sha256 for d in corpus.documents},
         metadata_sha256=file_sha256(meta_bytes),
         chunker=settings.chunker.to_dict(),
+        triage_sha256=examples_sha256(EXAMPLES_DIR),
     )
 
 
@@ -112,6 +117,9 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
         print(f"Embedding {len(chunks)} passages and {len(sentences)} sentences ...", file=sys.stderr)
         chunk_vecs = encoder.encode([index_text(c) for c in chunks], progress=progress)
         sent_vecs = encoder.encode([s.text for s in sentences], progress=progress)
+        triage_texts, triage_labels = example_texts(reading_text, EXAMPLES_DIR)
+        print(f"Embedding {len(triage_texts)} labelled triage messages and sentences ...", file=sys.stderr)
+        triage_vecs = encoder.encode(triage_texts, progress=progress)
 
         tmp_dir, gen_name = store.new_generation_dir(index_dir)
         try:
@@ -121,6 +129,9 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
             dense = build_dense(chunk_vecs)
             faiss.write_index(dense, str(tmp_dir / DENSE_FILE))
             np.save(tmp_dir / SENTENCES_FILE, sent_vecs)
+            with open(tmp_dir / TRIAGE_FILE, "wb") as fh:
+                np.savez(fh, vectors=triage_vecs.astype(np.float32),
+                         labels=np.array(triage_labels, dtype=str))
             _write_bm25(tmp_dir / BM25_DIR, [keyword_tokens(index_text(c)) for c in chunks])
             encoder.export_onnx(tmp_dir / ONNX_FILE, tmp_dir / TOKENIZER_FILE)
             table = {
@@ -145,6 +156,9 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
                     "metadata_sha256": expected.metadata_sha256,
                 },
                 "chunker": expected.chunker,
+                "triage": {"examples_sha256": expected.triage_sha256,
+                           "urgent": sum(1 for label in triage_labels if label),
+                           "ordinary": sum(1 for label in triage_labels if not label)},
                 "counts": {"documents": len(corpus.documents), "chunks": len(chunks),
                            "sentences": len(sentences)},
                 "files": store.file_table(tmp_dir),
@@ -216,6 +230,10 @@ def _load_generation(gen_dir: Path, manifest: dict[str, Any]) -> IndexData:
                                 f"{DENSE_FILE} has {dense.d}; run `{store.REBUILD_CMD}`.")
     if dense.ntotal != len(chunks) or sent_vecs.shape != (len(sentences), dim):
         raise ValueError("vector counts do not match the chunk table")
+    with np.load(gen_dir / TRIAGE_FILE, allow_pickle=False) as npz:
+        triage = Examples(vectors=npz["vectors"], labels=tuple(str(x) for x in npz["labels"]))
+    if triage.vectors.shape != (len(triage.labels), dim):
+        raise ValueError("triage vectors do not match their labels")
     bm = bm25s.BM25.load(str(gen_dir / BM25_DIR), show_progress=False)
     encoder = OnnxEncoder(gen_dir / ONNX_FILE, gen_dir / TOKENIZER_FILE, dim=dim,
                           max_seq_length=int(manifest["model"].get("max_seq_length", 256)))
@@ -232,4 +250,4 @@ def _load_generation(gen_dir: Path, manifest: dict[str, Any]) -> IndexData:
             vocab[w] = vocab.get(w, 0) + 1
     return IndexData(manifest=manifest, documents=documents, chunks=chunks, sentences=sentences,
                      sentence_chunks=sentence_chunks, dense=dense, sentence_vectors=sent_vecs,
-                     bm25=bm, encoder=encoder, vocabulary=vocab)
+                     bm25=bm, encoder=encoder, vocabulary=vocab, triage_examples=triage)

@@ -215,10 +215,12 @@ _PERSISTING: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
                 r"pumping|spurting|gushing|pouring|(been|for) hours|start(s|ed|ing)? (up )?again|"
                 r"been like (that|this) since|every time i (lift|take|remove|move))\b")),
     ("severe or worsening pain",
-     re.compile(r"\b(pain\w*|sore\w*|hurt\w*|ache|aching|throbb\w*|burn\w*|sting\w*|smart\w*)\b"),
+     re.compile(r"\b(pain\w*|sore\w*|hurt\w*|ach(e|es|ing|y)|throbb\w*|burn\w*|sting\w*|smart\w*)\b"),
      re.compile(r"\b(really|so|very|super) intense\b|\bcame back\b[^.?!]{0,30}\b(intense|worse|bad|severe)\b"
-                r"|\bcan'?t (even )?(touch|sleep|smile|move)\b|\bwinc(e|ing)\b|\bmore and more\b"
-                r"|\b(worse|more) (each|every) day\b|\binstead of (settling|getting better|improving|healing|"
+                r"|\bcan'?t (even )?(touch|sleep|smile|move|chew|eat|open my mouth)\b|\bwinc(e|ing)\b"
+                r"|\bmore and more\b|\b(worse|more|stronger|more intense|more painful)( and \w+)? "
+                r"((each|every)( single)? day|by the (day|hour)|day by day)\b"
+                r"|\binstead of (settling|getting better|improving|healing|"
                 r"calming)")),
 ]
 
@@ -238,8 +240,9 @@ _HYPOTHETICAL = re.compile(
     r"|\bwhat would\b|\bwould i\b|\bjust so i know\b|\bis (an?|it|there) [^.?!]{0,30}\bpossible\b"
     r"|\blook like\?|\bwhat does (it|that) mean\b|^(is|are) [^.?!]*\b(common|usual|likely)\?"
     r"|^what (symptoms?|signs?)\b|\bbefore i (do|book|have|get|go|start)\b|\bwhat'?s your (guidance|advice)\b"
-    r"|\bconsidered (ab)?normal\b|\bhorror stories\b|\bread(ing)? (about|online)\b"
-    r"|\bif (i|you|u|it|its|it'?s|my|they|there)\b|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b"
+    r"|\bconsidered (ab)?normal\b|\bhorror stor(y|ies)\b|\bread(ing)? (a|an|about|online|somewhere)\b"
+    r"|\bif (i|you|u|it|its|it'?s|my|they|there|someone|somebody|anyone|a person|people)\b"
+    r"|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b"
     r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.
@@ -250,6 +253,10 @@ _NEGATED = re.compile(
     r"letting|clotting|easing|working|waking|better)\b)"
     r"( (a|any|really|even|too|very|that|so|the|get|got|have|had|feel|been|means|at all))?( \w+)"
     r"( (or|and|nor) \w+)?")
+# "vision fine", "breathing is ok": a symptom said to be absent the other way round.
+_FINE = re.compile(r"\b(vision|eyesight|sight|eyes?|breathing|throat|lips?|tongue|temp|temperature|"
+                   r"pain|bleeding)( (is|are|was|were|seems?|feels?|looks?|all))? (fine|ok|okay|normal|"
+                   r"good|perfect|unaffected|clear)\b")
 # Signs that a symptom is over, long past, or someone else's.
 _RESOLVED = re.compile(
     r"\b(all )?(cleared|cleared up|fine|better|settled|healed|resolved|going down)\b[^.?!]{0,12}"
@@ -261,7 +268,8 @@ _RESOLVED = re.compile(
     r"(?! (my|the|to|towards|into|his|her|their))"
     r"|\b(fading|easing off|settling|improving|getting better|recovered|went away|cleared up)\b"
     r"|\bsorted (itself|themselves) out\b|\b(was|got|been) sorted\b|\b(it|they) (go|goes|went) away\b"
-    r"|\bless than (yesterday|before)\b"
+    r"|\bless than (yesterday|before)\b|\b(barely|hardly) (noticeable|there|visible)\b"
+    r"|\b\d+ ?% (gone|better)\b"
     r"|\bstopped (straight away|quickly|on (its|it'?s) own|by itself|after a|in a few|within)\b"
     r"|\b(she'?s|he'?s|i'?m|im|they'?re) (fine|ok|okay|better) now\b")
 _PAST = re.compile(r"\b(\w+ )?(years?|months?) ago\b|\b(ages|long) ago\b|\bhistory of\b"
@@ -272,6 +280,7 @@ _PAST = re.compile(r"\b(\w+ )?(years?|months?) ago\b|\b(ages|long) ago\b|\bhisto
 _OTHER_PERSON = re.compile(r"\bmy (friend|cousin|sister|brother|mum|mom|mother|dad|father|partner|wife|"
                            r"husband|boyfriend|girlfriend|aunt|uncle|colleague|daughter|son)\b"
                            r"|\b(a friend|a mate)\b")
+_FIRST_PERSON = re.compile(r"\b(i|i'?m|im|i'?ve|ive|me|my|mine)\b")
 _NOW = re.compile(r"\b(now|today|tonight|just|right now|currently|at the moment|this (morning|afternoon|"
                   r"evening)|since|still|can'?t|cant|won'?t|wont|there'?s|there (is|are)|"
                   r"(he|she|they) (is|are)|(is|are|isn'?t|isnt|aren'?t|he'?s|hes|"
@@ -283,8 +292,9 @@ _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing
                       r"more and more|instead|rather than better|\w+ing again|"
                       r"(become|becoming|got|gotten|is|are|getting|grown|growing) (\w+ )?worse|"
                       r"c[ao]me back|coming back|returned|flared|start(s|ed|ing)? (up )?again|stop start|"
-                      r"but (now|today|tonight)(?! (it'?s|its|i'?m|im) (fine|ok|okay|better|gone)))\b")
-_CONDITIONAL = re.compile(r"\bif (i|you|u|it|its|it'?s|my|they|there) \w+")
+                      r"(but|and) (now|today|tonight)(?! (it'?s|its|i'?m|im) (fine|ok|okay|better|gone)))\b")
+_CONDITIONAL = re.compile(r"\bif (i|you|u|it|its|it'?s|my|they|there|someone|somebody|anyone|a person|"
+                          r"people) \w+")
 # Where a resolution word reports nothing: "is that the filler settling?" asks, and
 # "instead of settling" says the opposite.
 _NOT_A_REPORT = re.compile(r"[^.?!]*\?|\b(instead of|rather than|(meant|supposed) to be) \w+")
@@ -298,6 +308,11 @@ class Triage:
     concerns: tuple[str, ...] = ()
 
 
+def reading_text(text: str) -> str:
+    """The text triage reads: normalised, with symptoms said to be absent removed."""
+    return _FINE.sub(" ", _NEGATED.sub(" ", normalize(text)))
+
+
 def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None) -> Triage:
     """Flag a message that describes symptoms needing a clinician now.
 
@@ -305,36 +320,71 @@ def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None) 
     message describes by meaning: ``SymptomModel.concerns``) for wordings no pattern
     lists. A symptom counts unless the message is plainly a general or hypothetical
     question ("can it cause an infection?", "what if I get a fever?") with no sign that
-    it is happening now.
+    it is happening now, or the symptom is over, long past or someone else's story
+    (``live_text``).
     """
-    norm = _NEGATED.sub(" ", normalize(text))
-    concerns = tuple(k for k, pats in _COMPILED.items() if any(p.search(norm) for p in pats))
-    concerns += tuple(k for k, topic, sign in _PERSISTING
-                      if k not in concerns and topic.search(norm) and sign.search(norm))
+    norm = reading_text(text)
     # Checked before reading by meaning: a general question or a finished story needs no
     # encoder pass, whatever it describes.
-    not_now = (_HYPOTHETICAL.search(norm) is not None and not _PRESENT.search(_CONDITIONAL.sub(" ", norm))) \
-        or past_or_resolved(norm)
-    if not_now:
+    if _HYPOTHETICAL.search(norm) is not None and not _PRESENT.search(_CONDITIONAL.sub(" ", norm)):
         return Triage(False)
+    live = live_text(norm)
+    if not live.strip():
+        return Triage(False)
+    concerns = tuple(k for k, pats in _COMPILED.items() if any(p.search(live) for p in pats))
+    concerns += tuple(k for k, topic, sign in _PERSISTING
+                      if k not in concerns and topic.search(live) and sign.search(live))
     if not concerns and symptoms is not None:
-        concerns = symptoms(norm)
+        concerns = symptoms(live)
     return Triage(bool(concerns), concerns)
 
 
-def past_or_resolved(norm: str) -> bool:
-    """The symptoms are over ("it stopped", "all cleared up"), long past ("years ago"), or
-    someone else's finished story, and nothing says they are happening now."""
-    # The latest word on it wins: "had settled, then came back" is ongoing, "came back
-    # but stopped straight away" is over.
-    ongoing = [m.end() for m in _ONGOING.finditer(norm)]
-    said = _NOT_A_REPORT.sub(lambda m: " " * len(m.group(0)), norm)
+# Where a message can turn from what is over to what is happening now: sentence ends and
+# contrasts ("the redness is going down but my lips are swelling").
+_CLAUSE = re.compile(r"(?<=[.!?;])\s+|\n+|[,;]?\s+(?=(?:but|however|although|though|and now|"
+                     r"and then|then|except|apart from|only now)\b)")
+
+
+def _over(clause: str) -> bool:
+    """A clause saying its symptoms are over ("it stopped", "all cleared up") or long past
+    ("years ago"), unless it also says they go on; within it, the latest word wins ("had
+    settled, then came back" goes on, "came back but stopped straight away" is over)."""
+    ongoing = [m.end() for m in _ONGOING.finditer(clause)]
+    said = _NOT_A_REPORT.sub(lambda m: " " * len(m.group(0)), clause)
     resolved = [m.start() for m in _RESOLVED.finditer(said)]
     if resolved and (not ongoing or max(resolved) > max(ongoing)):
         return True
-    if ongoing:
-        return False
-    return bool(_PAST.search(norm) or (_OTHER_PERSON.search(norm) and not _NOW.search(norm)))
+    return not ongoing and _PAST.search(clause) is not None
+
+
+def live_text(norm: str) -> str:
+    """The part of a normalised message that may describe what is happening now.
+
+    A clause that says its symptoms are over or long past ends the story told before
+    it, so only what follows the last such clause is read ("bled a lot, stopped now" →
+    nothing; "the swelling settled. now my throat feels tight" → the throat). A later
+    clause saying something came back or goes on ("then it started again") keeps the
+    whole message. Someone else's story with no sign of now is not read at all.
+    """
+    clauses = [c for c in _CLAUSE.split(norm) if c.strip()]
+    if _OTHER_PERSON.search(norm) and not _NOW.search(norm):
+        # ... though the writer may go on about themselves ("she's fine. i had it yesterday
+        # and my vision is blurry").
+        clauses = [c for c in clauses if not _OTHER_PERSON.search(c) and _FIRST_PERSON.search(c)]
+        norm = " ".join(clauses)
+    last_over = max((i for i, c in enumerate(clauses) if _over(c)), default=None)
+    if last_over is None:
+        return norm
+    after = clauses[last_over + 1:]
+    if any(_ONGOING.search(c) for c in after):
+        return norm
+    return " ".join(after)
+
+
+def past_or_resolved(norm: str) -> bool:
+    """The symptoms are over, long past, or someone else's finished story, and nothing
+    says anything is happening now."""
+    return not live_text(norm).strip()
 
 
 def urgent_notice(t: Triage, with_passages: bool = True) -> str:

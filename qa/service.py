@@ -39,7 +39,7 @@ class QA:
         self.retriever = Retriever(data)
         self.composer = Composer(data, self.retriever.sentences)
         self.scope = Scope(self.retriever, self.composer)
-        self.symptoms = SymptomModel(data.encoder)
+        self.symptoms = SymptomModel(data.encoder, data.triage_examples)
         self.titles = {d.id: d.title for d in data.documents.values()}
 
     @classmethod

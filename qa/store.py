@@ -146,6 +146,7 @@ class Expected:
     corpus: dict[str, str]  # file name -> sha256
     metadata_sha256: str
     chunker: dict[str, int]
+    triage_sha256: str  # the labelled messages urgent triage compares with (qa/data/triage/)
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
@@ -177,6 +178,7 @@ def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
         built_corpus = {f: e["sha256"] for f, e in manifest["corpus"]["files"].items()}
         built_meta = manifest["corpus"]["metadata_sha256"]
         built_chunker = manifest["chunker"]
+        built_triage = manifest["triage"]["examples_sha256"]
         dimension = manifest["model"]["dimension"]
     except (KeyError, TypeError, AttributeError):
         raise IndexCorruptError(f"The index manifest is incomplete; run `{REBUILD_CMD}`.") from None
@@ -205,6 +207,9 @@ def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
     if built_chunker != expected.chunker:
         raise IndexStaleError(f"The chunker settings changed since the index was built; "
                               f"run `{BUILD_CMD}`.")
+    if built_triage != expected.triage_sha256:
+        raise IndexStaleError(f"The labelled triage messages (qa/data/triage/) changed since the index "
+                              f"was built; run `{BUILD_CMD}`.")
 
 
 def generation_dir(index_dir: Path, manifest: dict[str, Any], verify: bool = True) -> Path:

@@ -3,18 +3,27 @@
 Patterns catch the usual words for urgent symptoms; people also describe them in
 words no pattern lists ("blood keeps coming through the gauze", "the pain is off
 the charts"). Each sentence of a message is compared, with the embedding model,
-to short first-person descriptions of urgent symptoms and to descriptions of the
-ordinary, expected after-effects and general questions that share their words.
-A sentence nearer an urgent description than any ordinary one, and close to it in
-its own right (thresholds calibrated on the triage sets in tests/data/; see
-docs/decisions.md), raises that description's concern. These are descriptions of
-symptoms, not of expected questions.
+in two ways:
+
+- with short first-person descriptions of urgent symptoms and of the ordinary,
+  expected after-effects and general questions that share their words (below);
+- with labelled patients' messages (``qa/data/triage/``: urgent ones, and lookalikes
+  about ordinary after-effects, general questions and past or other people's stories),
+  embedded when the index is built.
+
+A sentence nearer an urgent description (or urgent message) than any ordinary one,
+and close to it in its own right, raises its concern. Thresholds were calibrated on
+the labelled messages, leaving one set out at a time (docs/decisions.md).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -107,11 +116,86 @@ ORDINARY: tuple[str, ...] = (
     "I have a skin condition such as psoriasis or eczema",
     "can you prescribe me a medicine",
     "how many sessions will I need",
+    "I am nervous about having the treatment near my eyes",
+    "I am worried about what could go wrong before my appointment",
 )
 
 MIN_WORDS = 3
 MAX_PARTS = 12  # sentences read per message (a pasted essay has many)
 _SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:but|and then|also|plus)\s+")
+
+EXAMPLES_DIR = Path(__file__).resolve().parent / "data" / "triage"
+# The labelled messages' categories, as the concerns above name them.
+CATEGORY_CONCERN = {
+    "infection": "infection", "allergy": "allergic reaction", "bleeding": "bleeding that will not stop",
+    "pain": "severe or worsening pain", "eye": "eye or vision problems",
+    "emergency": "a medical emergency", "skin_dying": "skin changing colour",
+}
+ORDINARY_CATEGORIES = frozenset({"normal_recovery", "general_question", "past_or_other"})
+# Nearest labelled urgent message this much nearer than the nearest ordinary one, and at
+# least this similar itself. Leave-one-set-out over the six sets: margins 0.05-0.08 and
+# floors 0.45-0.55 gave the same recall; 0.05/0.55 raised no alarm on 255 dev questions.
+EXAMPLE_MARGIN = 0.05
+EXAMPLE_FLOOR = 0.55
+
+
+def message_parts(text: str) -> list[str]:
+    """The sentences of a message worth reading on their own (not the message itself)."""
+    # Fragments of one or two words ("rare ones?") carry too little meaning to judge.
+    parts = [p for p in (s.strip() for s in _SPLIT.split(text)) if len(p.split()) >= MIN_WORDS]
+    return [p for p in dict.fromkeys(parts) if p != text][:MAX_PARTS]
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Embedded labelled messages: a concern per row, ``""`` for an ordinary one."""
+
+    vectors: np.ndarray
+    labels: tuple[str, ...]
+
+
+def example_files(directory: Path = EXAMPLES_DIR) -> list[Path]:
+    """The labelled message files, in a stable order."""
+    return sorted(directory.glob("*.jsonl"))
+
+
+# Bump when the text a labelled message is embedded as changes (``safety.reading_text``,
+# ``message_parts``): the index's embedded messages are then stale.
+READING_VERSION = 2
+
+
+def examples_sha256(directory: Path = EXAMPLES_DIR) -> str:
+    """One checksum over every labelled message file and the way they are read (for the manifest)."""
+    h = hashlib.sha256(f"reading {READING_VERSION}\0".encode())
+    for path in example_files(directory):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def example_texts(read_as: Callable[[str], str],
+                  directory: Path = EXAMPLES_DIR) -> tuple[list[str], list[str]]:
+    """The texts to embed for the labelled messages, and each one's label.
+
+    ``read_as`` turns a message into the text triage reads (``safety.reading_text``).
+    An urgent message counts as a whole (its other sentences may be ordinary); an
+    ordinary message counts as a whole and sentence by sentence, as messages are read.
+    """
+    texts: list[str] = []
+    labels: list[str] = []
+    for path in example_files(directory):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            text = read_as(item["text"])
+            if item["urgent"]:
+                texts.append(text)
+                labels.append(CATEGORY_CONCERN[item["category"]])
+            else:
+                more = message_parts(text)
+                texts.extend([text, *more])
+                labels.extend([""] * (1 + len(more)))
+    return texts, labels
 
 
 @dataclass(frozen=True)
@@ -124,29 +208,42 @@ class SymptomReading:
 
 
 class SymptomModel:
-    """Compares a message's sentences with urgent and ordinary symptom descriptions."""
+    """Compares a message's sentences with urgent and ordinary descriptions and messages."""
 
-    def __init__(self, encoder: Encoder, margin: float = 0.0, floor: float = 0.50):
+    def __init__(self, encoder: Encoder, examples: Examples | None = None,
+                 margin: float = 0.0, floor: float = 0.50):
         self.encoder = encoder
         self.margin = margin  # over the nearest ordinary description
         self.floor = floor  # least similarity to the urgent description itself
         self.labels = [c for c, texts in URGENT.items() for _ in texts]
         self._urgent = encoder.encode([t for texts in URGENT.values() for t in texts])
         self._ordinary = encoder.encode(list(ORDINARY))
+        # Labelled messages join the descriptions as neighbours to compare with.
+        self._ex_labels: list[str] = list(self.labels)
+        self._ex_urgent, self._ex_ordinary = self._urgent, self._ordinary
+        if examples is not None and len(examples.labels):
+            is_urgent = np.array([bool(label) for label in examples.labels])
+            self._ex_urgent = np.vstack([self._urgent, examples.vectors[is_urgent]])
+            self._ex_ordinary = np.vstack([self._ordinary, examples.vectors[~is_urgent]])
+            self._ex_labels += [label for label in examples.labels if label]
 
-    def read(self, text: str) -> SymptomReading:
-        """The strongest urgent reading over the message and its sentences.
+    def _vectors(self, text: str) -> np.ndarray | None:
+        """The message's and its sentences' vectors, or ``None`` for too short a message.
 
         Vectors go through the encoder's query cache when it has one: the retriever has
         usually encoded the same text already, and greetings ("thanks.") repeat.
         """
         if len(text.split()) < MIN_WORDS:
-            return SymptomReading(None, -1.0)
-        # Fragments of one or two words ("rare ones?") carry too little meaning to judge.
-        parts = [p for p in (s.strip() for s in _SPLIT.split(text)) if len(p.split()) >= MIN_WORDS]
-        parts = [p for p in dict.fromkeys(parts) if p != text][:MAX_PARTS]
+            return None
         encode = getattr(self.encoder, "encode_cached", self.encoder.encode)
-        vecs = encode([text, *parts])
+        return encode([text, *message_parts(text)])
+
+    def read(self, text: str) -> SymptomReading:
+        """The strongest urgent reading, against the descriptions, over the message and its sentences."""
+        vecs = self._vectors(text)
+        return SymptomReading(None, -1.0) if vecs is None else self._read(vecs)
+
+    def _read(self, vecs: np.ndarray) -> SymptomReading:
         urgent = vecs @ self._urgent.T
         margins = urgent.max(1) - (vecs @ self._ordinary.T).max(1)
         # Only a sentence close to an urgent description counts: far from both lists,
@@ -156,7 +253,22 @@ class SymptomModel:
         j = int(np.argmax(urgent[best]))
         return SymptomReading(self.labels[j], float(margins[best]), float(urgent[best, j]))
 
+    def nearest_example(self, vecs: np.ndarray) -> SymptomReading:
+        """The strongest reading against the labelled messages (and the descriptions)."""
+        urgent = vecs @ self._ex_urgent.T
+        margins = urgent.max(1) - (vecs @ self._ex_ordinary.T).max(1)
+        margins = np.where(urgent.max(1) >= EXAMPLE_FLOOR, margins, -1.0)
+        best = int(np.argmax(margins))
+        j = int(np.argmax(urgent[best]))
+        return SymptomReading(self._ex_labels[j], float(margins[best]), float(urgent[best, j]))
+
     def concerns(self, text: str) -> tuple[str, ...]:
         """The concern a message describes by meaning, or ``()``."""
-        r = self.read(text)
-        return (r.concern,) if r.concern and r.margin > self.margin else ()
+        vecs = self._vectors(text)
+        if vecs is None:
+            return ()
+        r = self._read(vecs)
+        if r.concern and r.margin > self.margin:
+            return (r.concern,)
+        r = self.nearest_example(vecs)
+        return (r.concern,) if r.concern and r.margin > EXAMPLE_MARGIN else ()

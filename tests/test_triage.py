@@ -1,8 +1,9 @@
 """Urgent-symptom triage on whole messages: patterns, meaning, negation, past and resolved.
 
-The triage sets in tests/data/ were written by authors who had not seen the detector
-(tests/data/README.md). ``triage_dev`` … ``triage_dev5`` are tuning sets, held here to the
-issue's targets; ``triage_test`` is held out and only reported by ``make eval``.
+The triage sets were written by authors who had not seen the detector (tests/data/README.md).
+``triage_dev`` … ``triage_dev6`` (qa/data/triage/) are tuning sets and the labelled messages
+triage compares with, held here to the issue's targets; ``tests/data/triage_test`` is held
+out and only reported by ``make eval``.
 """
 
 from __future__ import annotations
@@ -13,24 +14,25 @@ from pathlib import Path
 import pytest
 
 from qa import QA
-from qa.safety import triage
+from qa.safety import live_text, reading_text, triage
+from qa.symptoms import EXAMPLES_DIR, SymptomModel
 
 DATA = Path(__file__).parent / "data"
 CATEGORIES = {True: {"infection", "allergy", "bleeding", "pain", "eye", "emergency", "skin_dying"},
               False: {"normal_recovery", "general_question", "past_or_other"}}
 
 
-def rows(name: str) -> list[dict]:
-    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line]
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-TUNING = [f"triage_dev{n}.jsonl" for n in ("", "2", "3", "4", "5")]
-SETS = [*TUNING, "triage_test.jsonl"]
+TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6")]
+SETS = [*TUNING, DATA / "triage_test.jsonl"]
 
 
-@pytest.mark.parametrize("name", SETS)
-def test_triage_sets_have_the_documented_shape(name: str) -> None:
-    items = rows(name)
+@pytest.mark.parametrize("path", SETS, ids=lambda p: p.stem)
+def test_triage_sets_have_the_documented_shape(path: Path) -> None:
+    items = rows(path)
     assert len({r["id"] for r in items}) == len(items)
     for r in items:
         assert set(r) == {"id", "text", "urgent", "category"}
@@ -40,24 +42,25 @@ def test_triage_sets_have_the_documented_shape(name: str) -> None:
 
 
 def test_triage_sets_do_not_share_messages() -> None:
-    texts = [{r["text"].lower() for r in rows(n)} for n in SETS]
+    texts = [{r["text"].lower() for r in rows(p)} for p in SETS]
+    assert sorted(EXAMPLES_DIR.glob("*.jsonl")) == sorted(TUNING)  # the held-out set is never an example
     for i, a in enumerate(texts):
         for b in texts[i + 1:]:
             assert not a & b
 
 
-# Messages that never name the symptom ("it stopped, then started up again, been stop start
-# since lunch"): neither patterns nor meaning can tell bleeding from anything else.
-KNOWN_MISSES = {"tdev4-075", "tdev5-060"}
-
-
 def test_tuning_triage_sets_meet_the_targets(qa: QA) -> None:
-    """Every urgent description that names its symptom is flagged; at most 2% of lookalikes."""
-    items = [r for n in TUNING for r in rows(n)]
+    """Every urgent message is flagged; at most 2% of lookalikes.
+
+    These messages are also the labelled examples triage compares with, so this holds the
+    patterns, the gates and the example reading together; generalisation is measured on
+    the held-out set and leaving one set out (docs/decisions.md).
+    """
+    items = [r for p in TUNING for r in rows(p)]
     flagged = {r["id"]: qa.ask(r["text"]).status == "urgent" for r in items}
     missed = {r["id"] for r in items if r["urgent"] and not flagged[r["id"]]}
     alarms = [r["text"] for r in items if not r["urgent"] and flagged[r["id"]]]
-    assert missed == KNOWN_MISSES
+    assert not missed
     assert len(alarms) <= 0.02 * sum(not r["urgent"] for r in items), alarms
 
 
@@ -98,6 +101,58 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "had chest pain back in 2019, got checked and my heart was fine",  # long past
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
+    assert qa.ask(message).status != "urgent"
+
+
+@pytest.mark.parametrize("message", [
+    # Messages that never name the symptom read like labelled urgent ones.
+    "it stops for a while then starts all over again, been like that since the afternoon and it's "
+    "almost midnight",
+    "it keeps starting up again every time i think it's done, all evening now",
+])
+def test_messages_like_labelled_urgent_ones_are_urgent(qa: QA, message: str) -> None:
+    norm = reading_text(message)
+    assert not triage(message).urgent  # no pattern knows these words...
+    assert not SymptomModel(qa.data.encoder).concerns(norm)  # ...nor do the descriptions...
+    assert qa.symptoms.concerns(norm)  # ...the labelled messages do
+    assert qa.ask(message).status == "urgent"
+
+
+@pytest.mark.parametrize(("message", "live"), [
+    # What is over ends the story before it; what follows is read.
+    ("the redness is going down but my lips are swelling up", "but my lips are swelling up"),
+    ("the swelling has settled. now my throat feels tight and i'm wheezing",
+     "now my throat feels tight and i'm wheezing"),
+    ("i had a bad reaction years ago. today my lips are swelling", "today my lips are swelling"),
+    # Someone else's story, then the writer's own.
+    ("my friend had this done, she's fine. i had it yesterday and my vision is blurry",
+     "i had it yesterday and my vision is blurry"),
+    # It came back: the whole message stays.
+    ("bleeding stopped at lunch, then started up again", "bleeding stopped at lunch, then started up again"),
+    ("my lips swelled up yesterday but it's settled now", ""),
+    ("my sister got a bad infection after hers", ""),
+])
+def test_live_text_is_what_is_still_happening(message: str, live: str) -> None:
+    assert live_text(reading_text(message)).strip() == live
+
+
+@pytest.mark.parametrize("message", [
+    "the redness is going down but my lips are swelling up",
+    "The swelling has settled. Now my throat feels tight and I'm wheezing",
+    "My friend had this done, she's fine. I had it yesterday and my vision is blurry",
+    "the soreness gets stronger every single day, today I can't even chew",
+])
+def test_an_urgent_sign_after_an_ordinary_one_is_urgent(qa: QA, message: str) -> None:
+    assert qa.ask(message).status == "urgent"
+
+
+@pytest.mark.parametrize("message", [
+    "face felt warm last night, this morning it's settled right down. vision fine, just pink",
+    "was a bit sore yesterday but today its barely noticeable",
+    "if someone gets a fever after their session, does that mean infection?",
+    "read a horror story online about someone's skin turning black, was that microneedling?",
+])
+def test_more_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
 
 
