@@ -23,9 +23,12 @@ from .errors import UsageError
 from .textnorm import normalize
 
 MAX_ANSWER_CHARS = 1200
-DEFAULT_FILES = [ROOT / "tests" / "data" / f"{name}.jsonl"
-                 for name in ("dev", "dev2", "dev3", "test", "triage_dev", "triage_dev2", "triage_dev3",
-                              "triage_dev4", "triage_dev5", "triage_test")]
+DEFAULT_FILES = [
+    *(ROOT / "tests" / "data" / f"{name}.jsonl" for name in ("dev", "dev2", "dev3", "dev4", "dev5", "test")),
+    # The tuning triage sets are also triage's labelled examples, so they ship in the package.
+    *sorted((ROOT / "qa" / "data" / "triage").glob("triage_dev*.jsonl"), key=lambda p: (len(p.name), p.name)),
+    ROOT / "tests" / "data" / "triage_test.jsonl",
+]
 TARGETS = {"hit@5": 0.97, "mrr": 0.90, "cite_hit": 0.95, "answer_hit": 0.90, "abstention": 0.90,
            "false_abstention": 0.03, "urgent_recall": 1.00, "false_alarm": 0.02}
 _LOWER_IS_BETTER = {"false_abstention", "false_alarm"}

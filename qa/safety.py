@@ -143,7 +143,8 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\bweep(ing|s|y)\b", r"\bgunk", r"\b(shivery|shivering|shivers|feverish|rigors)\b",
         r"\b(green|greenish|yellow|yellowish)\b[^.?!]{0,40}\b(coming out|oozing|leaking|fluid|discharge)"
         r"|\b(coming out|oozing|leaking)\b[^.?!]{0,40}\b(green|greenish|yellow|yellowish)\b",
-        r"\binfect(ed|ion)\b", r"\babscess", r"\bboils?\b",
+        r"\binfect(ed|ion)\b", r"\babscess", r"\bboils?\b", r"\bcellulitis\b", r"\bindurat\w*",
+        r"\b(progressive|spreading|expanding|increasing) (erythema|redness|swelling)\b",
         r"\b(temp|temperature|thermometer)\b[^.?!]{0,20}\b(3[89]|4[01]|10[0-4])(\.\d)?\b",
     ],
     "allergic reaction": [
@@ -175,7 +176,8 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"worse|unbearabl\w*|can'?t sleep)", r"\bworse than (yesterday|before|last)",
     ],
     "eye or vision problems": [
-        r"\b(vision|eyesight|sight)\b", r"\bblurr(y|ed|ing)\b", r"\bdouble vision\b",
+        r"\b(vision|eyesight|sight|visual|acuity)\b", r"\bblurr(y|ed|ing)\b", r"\bdouble vision\b",
+        r"\b(curtain|floaters?|flashes of light)\b", r"\bwhat i can see\b",
         r"\b(can'?t|cant|cannot) see\b", r"\beye\w* [^.?!]{0,20}(pain|hurt\w*|swell\w*|swollen|"
         r"red|bleed\w*|burn\w*)", r"\bin (my|the) eye\b",
         r"\b(dim|hazy|foggy|cloudy|smudgy|fuzzy|misty)\b[^.?!]{0,30}\beyes?\b"
@@ -196,6 +198,7 @@ _SYMPTOMS: dict[str, list[str]] = {
     ],
     # Skin starved of blood (a blocked vessel) changes colour: dusky, grey, blue or black.
     "skin changing colour": [
+        r"\bblister\w*", r"\b(peel\w*|com\w* off|slough\w*)\b[^.?!]{0,20}\bsheets?\b",
         r"\b(going|gone|turning|turned|looks?|looking|gone all)\b[^.?!]{0,20}\b(black|grey|gray|greyish|"
         r"grayish|dusky|bluish|purplish|blue|purple)\b", r"\bmottled\b", r"\b(lacy|net-?like|web-?like)\b",
         r"\b(blue\w*|grey\w*|gray\w*|purpl\w*|black|dusky)\b[^.?!]{0,15}\b(tinge|patch|area|pattern|web|"
@@ -230,7 +233,7 @@ _PRESENT = re.compile(
     r"i'?ve been (feeling|having|getting|\w+y)|"
     r"i got|i'?m having|i am having|i'?m getting|there is|there'?s|it'?s|its|"
     r"now|since|ago|yesterday|today|tonight|last night|this morning|still|keeps? \w+ing|started|"
-    r"getting worse|right now|help me|what do i do|what should i do|should i go)\b"
+    r"getting worse|right now|help me|what do (i|we) do|what should (i|we) do|should (i|we) go)\b"
 )
 # A question about risks in general, a hypothetical, or prevention: not a description.
 _HYPOTHETICAL = re.compile(
@@ -242,7 +245,8 @@ _HYPOTHETICAL = re.compile(
     r"|^what (symptoms?|signs?)\b|\bbefore i (do|book|have|get|go|start)\b|\bwhat'?s your (guidance|advice)\b"
     r"|\bconsidered (ab)?normal\b|\bhorror stor(y|ies)\b|\bread(ing)? (a|an|about|online|somewhere)\b"
     r"|\bif (i|you|u|it|its|it'?s|my|they|there|someone|somebody|anyone|a person|people)\b"
-    r"|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b"
+    r"|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b|\bheard (it|that|about|of)\b"
+    r"|^is [^.?!]{0,30}\bsafe\b"
     r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.
@@ -259,10 +263,10 @@ _FINE = re.compile(r"\b(vision|eyesight|sight|eyes?|breathing|throat|lips?|tongu
                    r"good|perfect|unaffected|clear)\b")
 # Signs that a symptom is over, long past, or someone else's.
 _RESOLVED = re.compile(
-    r"\b(all )?(cleared|cleared up|fine|better|settled|healed|resolved|going down)\b[^.?!]{0,12}"
+    r"\b(all )?(cleared|cleared up|fine|better|settled|healed|resolved|going down)\b[^.?!,]{0,12}"
     r"\b(now|up|since|already)\b"
     r"|\b(it|it'?s|its|they|that|the \w+) (has |had )?(stopped|settled|went down|cleared)\b"
-    r"|\b(nearly|almost|all|it'?s|its|has|have|had|is|are) gone\b"
+    r"|\b(nearly|almost|all|long|it'?s|its|has|have|had|is|are|was|were)( completely| totally| fully)? gone\b"
     r"(?=\s*(now|away|already|by|but|and|just|$|[,.!]))"
     r"|\b(calming|settling|easing|going|gone|cooled( right)?) down\b"
     r"(?! (my|the|to|towards|into|his|her|their))"
@@ -283,7 +287,8 @@ _OTHER_PERSON = re.compile(r"\bmy (friend|cousin|sister|brother|mum|mom|mother|d
 _FIRST_PERSON = re.compile(r"\b(i|i'?m|im|i'?ve|ive|me|my|mine)\b")
 _NOW = re.compile(r"\b(now|today|tonight|just|right now|currently|at the moment|this (morning|afternoon|"
                   r"evening)|since|still|can'?t|cant|won'?t|wont|there'?s|there (is|are)|"
-                  r"(he|she|they) (is|are)|(is|are|isn'?t|isnt|aren'?t|he'?s|hes|"
+                  r"(he|she|they) (is|are)|what (do|should) (i|we) do|help (me|us|him|her)|please help|"
+                  r"(is|are|isn'?t|isnt|aren'?t|he'?s|hes|"
                   r"she'?s|shes|they'?re|theyre|keeps?) (not )?\w+ing)\b")
 # ... unless the message also says it is still going on.
 _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing|weeping|going|"

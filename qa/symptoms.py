@@ -116,6 +116,13 @@ ORDINARY: tuple[str, ...] = (
     "I have a skin condition such as psoriasis or eczema",
     "can you prescribe me a medicine",
     "how many sessions will I need",
+    "my face feels hot like a sunburn a few hours after the session",
+    "my skin feels raw and sore right after the treatment",
+    "am I going to bleed during or after the treatment",
+    "do the needle holes let germs into the skin",
+    "could the treatment give me dark patches on my skin",
+    "I have a few spots or a breakout, should I still have the treatment",
+    "how is it different from a chemical peel or laser",
     "I am nervous about having the treatment near my eyes",
     "I am worried about what could go wrong before my appointment",
 )
@@ -137,6 +144,9 @@ ORDINARY_CATEGORIES = frozenset({"normal_recovery", "general_question", "past_or
 # floors 0.45-0.55 gave the same recall; 0.05/0.55 raised no alarm on 255 dev questions.
 EXAMPLE_MARGIN = 0.05
 EXAMPLE_FLOOR = 0.55
+# A description's reading is dropped when the nearest ordinary message is this much nearer
+# than the nearest urgent one (no urgent message was lost to it leaving one set out).
+EXAMPLE_VETO = 0.05
 
 
 def message_parts(text: str) -> list[str]:
@@ -253,22 +263,26 @@ class SymptomModel:
         j = int(np.argmax(urgent[best]))
         return SymptomReading(self.labels[j], float(margins[best]), float(urgent[best, j]))
 
-    def nearest_example(self, vecs: np.ndarray) -> SymptomReading:
-        """The strongest reading against the labelled messages (and the descriptions)."""
+    def nearest_example(self, vecs: np.ndarray) -> tuple[SymptomReading, float]:
+        """The strongest reading against the labelled messages (and the descriptions), and the
+        best margin of any sentence however far from an urgent message it is."""
         urgent = vecs @ self._ex_urgent.T
         margins = urgent.max(1) - (vecs @ self._ex_ordinary.T).max(1)
-        margins = np.where(urgent.max(1) >= EXAMPLE_FLOOR, margins, -1.0)
-        best = int(np.argmax(margins))
+        floored = np.where(urgent.max(1) >= EXAMPLE_FLOOR, margins, -1.0)
+        best = int(np.argmax(floored))
         j = int(np.argmax(urgent[best]))
-        return SymptomReading(self._ex_labels[j], float(margins[best]), float(urgent[best, j]))
+        reading = SymptomReading(self._ex_labels[j], float(floored[best]), float(urgent[best, j]))
+        return reading, float(margins.max())
 
     def concerns(self, text: str) -> tuple[str, ...]:
         """The concern a message describes by meaning, or ``()``."""
         vecs = self._vectors(text)
         if vecs is None:
             return ()
+        near, margin = self.nearest_example(vecs)
+        if near.concern and near.margin > EXAMPLE_MARGIN:
+            return (near.concern,)
         r = self._read(vecs)
-        if r.concern and r.margin > self.margin:
-            return (r.concern,)
-        r = self.nearest_example(vecs)
-        return (r.concern,) if r.concern and r.margin > EXAMPLE_MARGIN else ()
+        # The descriptions alone are a coarse reading: it stands unless the labelled messages
+        # nearest to this one are clearly ordinary.
+        return (r.concern,) if r.concern and r.margin > self.margin and margin > -EXAMPLE_VETO else ()

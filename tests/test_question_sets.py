@@ -10,7 +10,7 @@ import pytest
 from qa.corpus import Corpus
 
 DATA = Path(__file__).parent / "data"
-SETS = ["dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl", "test.jsonl"]
+SETS = ["dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl", "dev5.jsonl", "test.jsonl"]
 KINDS = {"factual", "paraphrase", "typo", "multi_doc", "disagreement", "followup", "personal",
          "out_of_scope", "adversarial", "urgent", "no_false_alarm"}
 
@@ -52,3 +52,10 @@ def test_splits_are_disjoint_and_large_enough() -> None:
     assert len(items("dev.jsonl")) >= 80
     # The held-out split is about a quarter of the original set.
     assert len(items("test.jsonl")) >= len(items("dev.jsonl")) // 4
+
+
+def test_make_eval_finds_every_default_set() -> None:
+    from qa.evaluate import DEFAULT_FILES
+
+    assert [p for p in DEFAULT_FILES if not p.is_file()] == []
+    assert DEFAULT_FILES[-1].name == "triage_test.jsonl"

@@ -1,7 +1,7 @@
 """Urgent-symptom triage on whole messages: patterns, meaning, negation, past and resolved.
 
 The triage sets were written by authors who had not seen the detector (tests/data/README.md).
-``triage_dev`` … ``triage_dev6`` (qa/data/triage/) are tuning sets and the labelled messages
+``triage_dev`` … ``triage_dev7`` (qa/data/triage/) are tuning sets and the labelled messages
 triage compares with, held here to the issue's targets; ``tests/data/triage_test`` is held
 out and only reported by ``make eval``.
 """
@@ -26,7 +26,7 @@ def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6")]
+TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7")]
 SETS = [*TUNING, DATA / "triage_test.jsonl"]
 
 
