@@ -26,8 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from .embedding import Encoder
+
+# These products are small (a few sentences against ~1,000 vectors), but OpenBLAS would spread
+# them over every core and its idle threads spin afterwards: +4 ms of CPU per question.
+_BLAS = ThreadpoolController()
 
 # concern -> first-person descriptions of it (the concern names match qa/safety.py).
 URGENT: dict[str, tuple[str, ...]] = {
@@ -279,10 +284,11 @@ class SymptomModel:
         vecs = self._vectors(text)
         if vecs is None:
             return ()
-        near, margin = self.nearest_example(vecs)
+        with _BLAS.limit(limits=1, user_api="blas"):
+            near, margin = self.nearest_example(vecs)
+            r = self._read(vecs)
         if near.concern and near.margin > EXAMPLE_MARGIN:
             return (near.concern,)
-        r = self._read(vecs)
         # The descriptions alone are a coarse reading: it stands unless the labelled messages
         # nearest to this one are clearly ordinary.
         return (r.concern,) if r.concern and r.margin > self.margin and margin > -EXAMPLE_VETO else ()
