@@ -20,13 +20,14 @@ from typing import Any
 
 from .config import MAX_PASSAGE_CHARS, ROOT
 from .errors import UsageError
+from .symptoms import example_files
 from .textnorm import normalize
 
 MAX_ANSWER_CHARS = 1200
 DEFAULT_FILES = [
     *(ROOT / "tests" / "data" / f"{name}.jsonl" for name in ("dev", "dev2", "dev3", "dev4", "dev5", "test")),
     # The tuning triage sets are also triage's labelled examples, so they ship in the package.
-    *sorted((ROOT / "qa" / "data" / "triage").glob("triage_dev*.jsonl"), key=lambda p: (len(p.name), p.name)),
+    *sorted(example_files(), key=lambda p: (len(p.name), p.name)),
     ROOT / "tests" / "data" / "triage_test.jsonl",
 ]
 TARGETS = {"hit@5": 0.97, "mrr": 0.90, "cite_hit": 0.95, "answer_hit": 0.90, "abstention": 0.90,

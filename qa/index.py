@@ -18,7 +18,6 @@ from .config import INDEX_FORMAT_VERSION, Settings, model_id
 from .corpus import METADATA_FILE, Corpus, Document, file_sha256, load_corpus
 from .embedding import OnnxEncoder
 from .errors import IndexCorruptError, QAError
-from .safety import reading_text
 from .symptoms import EXAMPLES_DIR, Examples, example_texts, examples_sha256
 from .textnorm import keyword_tokens
 
@@ -117,7 +116,7 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
         print(f"Embedding {len(chunks)} passages and {len(sentences)} sentences ...", file=sys.stderr)
         chunk_vecs = encoder.encode([index_text(c) for c in chunks], progress=progress)
         sent_vecs = encoder.encode([s.text for s in sentences], progress=progress)
-        triage_texts, triage_labels = example_texts(reading_text, EXAMPLES_DIR)
+        triage_texts, triage_labels = example_texts(EXAMPLES_DIR)
         print(f"Embedding {len(triage_texts)} labelled triage messages and sentences ...", file=sys.stderr)
         triage_vecs = encoder.encode(triage_texts, progress=progress)
 

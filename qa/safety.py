@@ -386,12 +386,6 @@ def live_text(norm: str) -> str:
     return " ".join(after)
 
 
-def past_or_resolved(norm: str) -> bool:
-    """The symptoms are over, long past, or someone else's finished story, and nothing
-    says anything is happening now."""
-    return not live_text(norm).strip()
-
-
 def urgent_notice(t: Triage, with_passages: bool = True) -> str:
     """The first lines of an urgent answer (the article quotes, if any, follow)."""
     what = ", ".join(t.concerns)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from .embedding import Encoder
+from .safety import reading_text
 
 # These products are small (a few sentences against ~1,000 vectors), but OpenBLAS would spread
 # them over every core and its idle threads spin afterwards: +4 ms of CPU per question.
@@ -143,10 +143,9 @@ CATEGORY_CONCERN = {
     "pain": "severe or worsening pain", "eye": "eye or vision problems",
     "emergency": "a medical emergency", "skin_dying": "skin changing colour",
 }
-ORDINARY_CATEGORIES = frozenset({"normal_recovery", "general_question", "past_or_other"})
 # Nearest labelled urgent message this much nearer than the nearest ordinary one, and at
-# least this similar itself. Leave-one-set-out over the six sets: margins 0.05-0.08 and
-# floors 0.45-0.55 gave the same recall; 0.05/0.55 raised no alarm on 255 dev questions.
+# least this similar itself. Leaving one of the sets out: margins 0.05-0.08 and floors
+# 0.45-0.55 gave the same recall; 0.05/0.55 flagged 0-1 of the dev questions.
 EXAMPLE_MARGIN = 0.05
 EXAMPLE_FLOOR = 0.55
 # A description's reading is dropped when the nearest ordinary message is this much nearer
@@ -187,11 +186,9 @@ def examples_sha256(directory: Path = EXAMPLES_DIR) -> str:
     return h.hexdigest()
 
 
-def example_texts(read_as: Callable[[str], str],
-                  directory: Path = EXAMPLES_DIR) -> tuple[list[str], list[str]]:
-    """The texts to embed for the labelled messages, and each one's label.
+def example_texts(directory: Path = EXAMPLES_DIR) -> tuple[list[str], list[str]]:
+    """The texts to embed for the labelled messages (as triage reads them), and each one's label.
 
-    ``read_as`` turns a message into the text triage reads (``safety.reading_text``).
     An urgent message counts as a whole (its other sentences may be ordinary); an
     ordinary message counts as a whole and sentence by sentence, as messages are read.
     """
@@ -202,7 +199,7 @@ def example_texts(read_as: Callable[[str], str],
             if not line.strip():
                 continue
             item = json.loads(line)
-            text = read_as(item["text"])
+            text = reading_text(item["text"])
             if item["urgent"]:
                 texts.append(text)
                 labels.append(CATEGORY_CONCERN[item["category"]])
@@ -215,11 +212,24 @@ def example_texts(read_as: Callable[[str], str],
 
 @dataclass(frozen=True)
 class SymptomReading:
-    """The best urgent description's concern and its margin over the nearest ordinary one."""
+    """The nearest urgent text's concern and its margin over the nearest ordinary one."""
 
-    concern: str | None
+    concern: str
     margin: float
-    similarity: float = 0.0  # to that urgent description
+    similarity: float = 0.0  # to that urgent text
+
+
+def _nearest(vecs: np.ndarray, urgent: np.ndarray, ordinary: np.ndarray, labels: list[str],
+             floor: float) -> tuple[SymptomReading, float]:
+    """The strongest urgent reading over ``vecs`` (a message and its sentences), and the best
+    margin of any of them however far it is from every urgent text."""
+    sims = vecs @ urgent.T
+    margins = sims.max(1) - (vecs @ ordinary.T).max(1)
+    # Only a sentence close to an urgent text counts: far from both lists, a margin is noise.
+    floored = np.where(sims.max(1) >= floor, margins, -1.0)
+    best = int(np.argmax(floored))
+    j = int(np.argmax(sims[best]))
+    return SymptomReading(labels[j], float(floored[best]), float(sims[best, j])), float(margins.max())
 
 
 class SymptomModel:
@@ -242,53 +252,21 @@ class SymptomModel:
             self._ex_ordinary = np.vstack([self._ordinary, examples.vectors[~is_urgent]])
             self._ex_labels += [label for label in examples.labels if label]
 
-    def _vectors(self, text: str) -> np.ndarray | None:
-        """The message's and its sentences' vectors, or ``None`` for too short a message.
+    def concerns(self, text: str) -> tuple[str, ...]:
+        """The concern a message describes by meaning, or ``()``.
 
         Vectors go through the encoder's query cache when it has one: the retriever has
         usually encoded the same text already, and greetings ("thanks.") repeat.
         """
         if len(text.split()) < MIN_WORDS:
-            return None
-        encode = getattr(self.encoder, "encode_cached", self.encoder.encode)
-        return encode([text, *message_parts(text)])
-
-    def read(self, text: str) -> SymptomReading:
-        """The strongest urgent reading, against the descriptions, over the message and its sentences."""
-        vecs = self._vectors(text)
-        return SymptomReading(None, -1.0) if vecs is None else self._read(vecs)
-
-    def _read(self, vecs: np.ndarray) -> SymptomReading:
-        urgent = vecs @ self._urgent.T
-        margins = urgent.max(1) - (vecs @ self._ordinary.T).max(1)
-        # Only a sentence close to an urgent description counts: far from both lists,
-        # a margin is noise.
-        margins = np.where(urgent.max(1) >= self.floor, margins, -1.0)
-        best = int(np.argmax(margins))
-        j = int(np.argmax(urgent[best]))
-        return SymptomReading(self.labels[j], float(margins[best]), float(urgent[best, j]))
-
-    def nearest_example(self, vecs: np.ndarray) -> tuple[SymptomReading, float]:
-        """The strongest reading against the labelled messages (and the descriptions), and the
-        best margin of any sentence however far from an urgent message it is."""
-        urgent = vecs @ self._ex_urgent.T
-        margins = urgent.max(1) - (vecs @ self._ex_ordinary.T).max(1)
-        floored = np.where(urgent.max(1) >= EXAMPLE_FLOOR, margins, -1.0)
-        best = int(np.argmax(floored))
-        j = int(np.argmax(urgent[best]))
-        reading = SymptomReading(self._ex_labels[j], float(floored[best]), float(urgent[best, j]))
-        return reading, float(margins.max())
-
-    def concerns(self, text: str) -> tuple[str, ...]:
-        """The concern a message describes by meaning, or ``()``."""
-        vecs = self._vectors(text)
-        if vecs is None:
             return ()
+        encode = getattr(self.encoder, "encode_cached", self.encoder.encode)
+        vecs = encode([text, *message_parts(text)])
         with _BLAS.limit(limits=1, user_api="blas"):
-            near, margin = self.nearest_example(vecs)
-            r = self._read(vecs)
-        if near.concern and near.margin > EXAMPLE_MARGIN:
+            near, margin = _nearest(vecs, self._ex_urgent, self._ex_ordinary, self._ex_labels, EXAMPLE_FLOOR)
+            coarse, _ = _nearest(vecs, self._urgent, self._ordinary, self.labels, self.floor)
+        if near.margin > EXAMPLE_MARGIN:
             return (near.concern,)
         # The descriptions alone are a coarse reading: it stands unless the labelled messages
         # nearest to this one are clearly ordinary.
-        return (r.concern,) if r.concern and r.margin > self.margin and margin > -EXAMPLE_VETO else ()
+        return (coarse.concern,) if coarse.margin > self.margin and margin > -EXAMPLE_VETO else ()
