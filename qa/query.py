@@ -148,6 +148,14 @@ _INTENTS: list[tuple[re.Pattern[str], list[str]]] = [
      ["procedure", "involves", "minimally", "invasive"]),
     (re.compile(r"\b(also called|other names?|another name|known as|aka)\b"),
      ["names", "referred", "called"]),
+    # Where scars come from: "why do spots leave marks", "what causes ...", "how do they form".
+    (re.compile(r"\bwhat (causes|caused|makes)\b|\bin the first place\b|\bwhy do(es)? (\w+ ){1,4}"
+                r"(leave|form|cause|get|happen|turn into)\b|\bhow do(es)? (\w+ ){1,3}(form|develop)\b"),
+     ["caused", "inflammation", "damage", "forms", "lesions"]),
+    # Getting back to ordinary life: "back at work the next day", "time off", "hide at home".
+    (re.compile(r"\bback (to|at) (work|my|the|normal|school|uni|college|the office)\b|\btime off\b"
+                r"|\b(hide|hiding|stay) (at )?(home|indoors|inside)\b|\bsocial(ise|ize|ly)?\b"),
+     ["resume", "regular", "activities", "downtime", "recovery"]),
 ]
 
 

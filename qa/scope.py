@@ -161,7 +161,10 @@ class Scope:
         """Covered, or not, with the reason and the features behind it."""
         best = comp.evidence[0] if comp.evidence else None
         topic = self.topic_features(q)
-        f = {**topic, "dense": best.dense if best else 0.0, "lexical": best.lexical if best else 0.0}
+        # The answer's strongest sentence on each measure: the top-scored one can win on a
+        # prior or a stray shared word while the next one is the real match.
+        f = {**topic, "dense": max((e.dense for e in comp.evidence), default=0.0),
+             "lexical": max((e.lexical for e in comp.evidence), default=0.0)}
         if is_task_request(question):
             return Verdict(False, "not a question about the articles", f)
         if best is None:
