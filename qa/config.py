@@ -15,7 +15,7 @@ DEFAULT_CORPUS_DIR = ROOT / "corpus"
 DEFAULT_INDEX_DIR = ROOT / "index"
 
 # Bumped whenever the on-disk layout or the meaning of a stored field changes.
-INDEX_FORMAT_VERSION = 2  # 2: embedded labelled triage messages (triage.npz)
+INDEX_FORMAT_VERSION = 3  # 2: embedded labelled triage messages (triage.npz); 3: scope word lists
 
 DISCLAIMER = (
     "This is an automated assistant that gives general information drawn only from five "

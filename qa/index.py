@@ -18,6 +18,7 @@ from .config import INDEX_FORMAT_VERSION, Settings, model_id
 from .corpus import METADATA_FILE, Corpus, Document, file_sha256, load_corpus
 from .embedding import OnnxEncoder
 from .errors import IndexCorruptError, QAError
+from .lexicon import SCOPE_WORDS_DIR, scope_words, scope_words_sha256
 from .symptoms import EXAMPLES_DIR, Examples, example_texts, examples_sha256
 from .textnorm import keyword_tokens
 
@@ -30,6 +31,7 @@ BM25_DIR = "bm25"
 ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 TRIAGE_FILE = "triage.npz"  # the labelled triage messages, embedded (qa/symptoms.py)
+SCOPE_WORDS_FILE = "scope_words.npz"  # the topical / everyday word lists, embedded (qa/scope.py)
 
 
 def index_text(chunk: Chunk) -> str:
@@ -55,6 +57,7 @@ class IndexData:
     encoder: OnnxEncoder
     vocabulary: dict[str, int]  # surface word -> corpus frequency (for spelling)
     triage_examples: Examples
+    scope_words: dict[str, np.ndarray]  # "topical" / "everyday" -> word vectors
 
 
 def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
@@ -65,6 +68,7 @@ def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
         metadata_sha256=file_sha256(meta_bytes),
         chunker=settings.chunker.to_dict(),
         triage_sha256=examples_sha256(EXAMPLES_DIR),
+        scope_words_sha256=scope_words_sha256(SCOPE_WORDS_DIR),
     )
 
 
@@ -119,6 +123,11 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
         triage_texts, triage_labels = example_texts(EXAMPLES_DIR)
         print(f"Embedding {len(triage_texts)} labelled triage messages and sentences ...", file=sys.stderr)
         triage_vecs = encoder.encode(triage_texts, progress=progress)
+        word_lists = scope_words(SCOPE_WORDS_DIR)
+        print(f"Embedding {sum(map(len, word_lists.values()))} words of the scope word lists ...",
+              file=sys.stderr)
+        word_vecs = {name: encoder.encode(ws, progress=progress).astype(np.float32)
+                     for name, ws in word_lists.items()}
 
         tmp_dir, gen_name = store.new_generation_dir(index_dir)
         try:
@@ -131,6 +140,8 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
             with open(tmp_dir / TRIAGE_FILE, "wb") as fh:
                 np.savez(fh, vectors=triage_vecs.astype(np.float32),
                          labels=np.array(triage_labels, dtype=str))
+            with open(tmp_dir / SCOPE_WORDS_FILE, "wb") as fh:
+                np.savez(fh, **word_vecs)
             _write_bm25(tmp_dir / BM25_DIR, [keyword_tokens(index_text(c)) for c in chunks])
             encoder.export_onnx(tmp_dir / ONNX_FILE, tmp_dir / TOKENIZER_FILE)
             table = {
@@ -158,6 +169,8 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
                 "triage": {"examples_sha256": expected.triage_sha256,
                            "urgent": sum(1 for label in triage_labels if label),
                            "ordinary": sum(1 for label in triage_labels if not label)},
+                "scope_words": {"sha256": expected.scope_words_sha256,
+                                **{name: len(ws) for name, ws in word_lists.items()}},
                 "counts": {"documents": len(corpus.documents), "chunks": len(chunks),
                            "sentences": len(sentences)},
                 "files": store.file_table(tmp_dir),
@@ -233,6 +246,10 @@ def _load_generation(gen_dir: Path, manifest: dict[str, Any]) -> IndexData:
         triage = Examples(vectors=npz["vectors"], labels=tuple(str(x) for x in npz["labels"]))
     if triage.vectors.shape != (len(triage.labels), dim):
         raise ValueError("triage vectors do not match their labels")
+    with np.load(gen_dir / SCOPE_WORDS_FILE, allow_pickle=False) as npz:
+        words_ = {name: npz[name] for name in npz.files}
+    if any(v.ndim != 2 or v.shape[1] != dim for v in words_.values()):
+        raise ValueError("scope word vectors have the wrong dimension")
     bm = bm25s.BM25.load(str(gen_dir / BM25_DIR), show_progress=False)
     encoder = OnnxEncoder(gen_dir / ONNX_FILE, gen_dir / TOKENIZER_FILE, dim=dim,
                           max_seq_length=int(manifest["model"].get("max_seq_length", 256)))
@@ -249,4 +266,5 @@ def _load_generation(gen_dir: Path, manifest: dict[str, Any]) -> IndexData:
             vocab[w] = vocab.get(w, 0) + 1
     return IndexData(manifest=manifest, documents=documents, chunks=chunks, sentences=sentences,
                      sentence_chunks=sentence_chunks, dense=dense, sentence_vectors=sent_vecs,
-                     bm25=bm, encoder=encoder, vocabulary=vocab, triage_examples=triage)
+                     bm25=bm, encoder=encoder, vocabulary=vocab, triage_examples=triage,
+                     scope_words=words_)

@@ -147,6 +147,7 @@ class Expected:
     metadata_sha256: str
     chunker: dict[str, int]
     triage_sha256: str  # the labelled messages urgent triage compares with (qa/data/triage/)
+    scope_words_sha256: str  # the topical / everyday word lists scope compares with (qa/data/scope/)
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
@@ -179,6 +180,7 @@ def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
         built_meta = manifest["corpus"]["metadata_sha256"]
         built_chunker = manifest["chunker"]
         built_triage = manifest["triage"]["examples_sha256"]
+        built_words = manifest["scope_words"]["sha256"]
         dimension = manifest["model"]["dimension"]
     except (KeyError, TypeError, AttributeError):
         raise IndexCorruptError(f"The index manifest is incomplete; run `{REBUILD_CMD}`.") from None
@@ -210,6 +212,9 @@ def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
     if built_triage != expected.triage_sha256:
         raise IndexStaleError(f"The labelled triage messages (qa/data/triage/) changed since the index "
                               f"was built; run `{BUILD_CMD}`.")
+    if built_words != expected.scope_words_sha256:
+        raise IndexStaleError(f"The scope word lists (qa/data/scope/) changed since the index was built; "
+                              f"run `{BUILD_CMD}`.")
 
 
 def generation_dir(index_dir: Path, manifest: dict[str, Any], verify: bool = True) -> Path:

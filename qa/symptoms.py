@@ -25,14 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from .embedding import Encoder
 from .safety import reading_text
-
-# These products are small (a few sentences against ~1,000 vectors), but OpenBLAS would spread
-# them over every core and its idle threads spin afterwards: +4 ms of CPU per question.
-_BLAS = ThreadpoolController()
+from .vectors import one_blas_thread
 
 # concern -> first-person descriptions of it (the concern names match qa/safety.py).
 URGENT: dict[str, tuple[str, ...]] = {
@@ -262,7 +258,7 @@ class SymptomModel:
             return ()
         encode = getattr(self.encoder, "encode_cached", self.encoder.encode)
         vecs = encode([text, *message_parts(text)])
-        with _BLAS.limit(limits=1, user_api="blas"):
+        with one_blas_thread():
             near, margin = _nearest(vecs, self._ex_urgent, self._ex_ordinary, self._ex_labels, EXAMPLE_FLOOR)
             coarse, _ = _nearest(vecs, self._urgent, self._ordinary, self.labels, self.floor)
         if near.margin > EXAMPLE_MARGIN:

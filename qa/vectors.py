@@ -16,6 +16,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
+
+# Small per-question products (a few vectors against ~1,000) would be spread over every core
+# by OpenBLAS, whose idle threads then spin: +4 ms of CPU a question (docs/benchmarks.md).
+_BLAS = ThreadpoolController()
+
+
+def one_blas_thread() -> Any:
+    """Context in which numpy's matrix products run on one BLAS thread."""
+    return _BLAS.limit(limits=1, user_api="blas")
+
 
 # A single-query flat scan took ~0.02 ms at 1k chunks, ~0.6 ms at 10k and ~8 ms at 100k
 # (30-50 ms on a loaded machine); up to 5k chunks exact search is nearly free.

@@ -1,0 +1,59 @@
+"""Not in the articles: words the articles never use are read as topics or as everyday chat."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import QA
+from qa.lexicon import SCOPE_LISTS, scope_words
+from qa.query import Query
+from qa.textnorm import words
+
+
+def test_word_lists_are_distinct_and_topics_are_not_the_articles_own_words(qa: QA) -> None:
+    lists = scope_words()
+    assert set(lists) == set(SCOPE_LISTS)
+    topical, everyday = set(lists["topical"]), set(lists["everyday"])
+    assert len(topical) >= 300 and len(everyday) >= 300
+    assert not topical & everyday
+    assert all(w == w.lower() for w in topical | everyday)
+    article_words = {w for d in qa.documents for w in words(d.text)}
+    # A listed topic the articles use would never be "unknown": the list would be wrong.
+    assert not {w for w in topical if " " not in w} & article_words
+
+
+def _unknown(*ws: str) -> Query:
+    return Query(raw=" ".join(ws), text=" ".join(ws), terms=list(ws), stems=list(ws), unknown=list(ws))
+
+
+def test_unlisted_words_are_read_by_their_neighbours(qa: QA) -> None:
+    listed = set(scope_words()["topical"]) | set(scope_words()["everyday"])
+    probe = ["methotrexate", "mortgage", "keyboard", "toddler", "wobbly"]
+    assert not set(probe) & listed  # these test the reading, not the lists
+    scores = qa.scope.topicality(_unknown(*probe))
+    assert scores["methotrexate"] > 0 and scores["mortgage"] > 0
+    assert scores["keyboard"] < 0 and scores["toddler"] < 0 and scores["wobbly"] < 0
+
+
+@pytest.mark.parametrize("question", [
+    "can I have microneedling while I'm taking methotrexate?",
+    "will microneedling get rid of the stretch marks on my belly",
+    "does microneedling work on warts",
+    "can i eat lasagna after microneedling",
+])
+def test_questions_about_unmentioned_topics_are_not_answered(qa: QA, question: str) -> None:
+    a = qa.ask(question)
+    assert a.status == "not_found", a.answer
+    assert a.citations == []
+
+
+@pytest.mark.parametrize("question", [
+    "I take the bus to work, can I go back to the office the next day after microneedling?",
+    "my toddler keeps touching my face, is that a problem the day after the treatment?",
+    "i sit at my keyboard all day, how long is the redness going to last after microneedling",
+    "my laptop camera makes my scars look awful on zoom calls, will microneedling make them shallower",
+])
+def test_everyday_chat_words_do_not_make_a_question_out_of_scope(qa: QA, question: str) -> None:
+    a = qa.ask(question)
+    assert a.status == "answered", a.answer
+    assert a.citations
