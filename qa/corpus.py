@@ -106,3 +106,65 @@ def load_corpus(corpus_dir: Path) -> Corpus:
                and not p.name.startswith("."))
     )
     return Corpus(documents=tuple(docs), unlisted=unlisted)
+
+
+# Questions people ask, written per article beside it: ``questions/<doc id>.jsonl``, one
+# ``{"quote": <a sentence, verbatim>, "questions": [...]}`` per line. They are search
+# data, never shown: a question matches the sentence that answers it (see qa/retrieval.py).
+QUESTIONS_DIR = "questions"
+
+
+@dataclass(frozen=True)
+class WrittenQuestion:
+    """A question someone might ask, and the verbatim span of the article that answers it."""
+
+    doc_id: str
+    start: int
+    end: int
+    question: str
+
+
+def question_files(corpus_dir: Path) -> list[Path]:
+    """The written-question files, in a stable order (none is fine)."""
+    return sorted((Path(corpus_dir) / QUESTIONS_DIR).glob("*.jsonl"))
+
+
+def questions_sha256(corpus_dir: Path) -> str:
+    """One checksum over the written-question files (for the index manifest)."""
+    h = hashlib.sha256()
+    for path in question_files(corpus_dir):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def load_questions(corpus_dir: Path, corpus: Corpus) -> tuple[list[WrittenQuestion], list[str]]:
+    """The written questions whose quote is in their article, and a warning per file that
+    has lines that could not be used (unknown article, bad JSON, quote not verbatim)."""
+    docs = corpus.by_id()
+    out: list[WrittenQuestion] = []
+    warnings: list[str] = []
+    for path in question_files(corpus_dir):
+        doc = docs.get(path.stem)
+        if doc is None:
+            warnings.append(f"corpus/{QUESTIONS_DIR}/{path.name} names no listed article; skipped.")
+            continue
+        bad = 0
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                quote, questions = item["quote"], item["questions"]
+            except (ValueError, KeyError, TypeError):
+                bad += 1
+                continue
+            start = doc.text.find(quote) if isinstance(quote, str) and quote.strip() else -1
+            if start < 0 or not isinstance(questions, list):
+                bad += 1
+                continue
+            out.extend(WrittenQuestion(doc.id, start, start + len(quote), q)
+                       for q in questions if isinstance(q, str) and q.strip())
+        if bad:
+            warnings.append(f"corpus/{QUESTIONS_DIR}/{path.name}: {bad} line(s) skipped "
+                            "(not JSON, or the quote is not verbatim in the article).")
+    return out, warnings

@@ -15,12 +15,21 @@ import numpy as np
 from . import store
 from .chunking import Chunk, Sentence, chunk_document
 from .config import INDEX_FORMAT_VERSION, Settings, model_id
-from .corpus import METADATA_FILE, Corpus, Document, file_sha256, load_corpus
+from .corpus import (
+    METADATA_FILE,
+    Corpus,
+    Document,
+    WrittenQuestion,
+    file_sha256,
+    load_corpus,
+    load_questions,
+    questions_sha256,
+)
 from .embedding import OnnxEncoder
 from .errors import IndexCorruptError, QAError
 from .lexicon import SCOPE_WORDS_DIR, scope_words, scope_words_sha256
 from .symptoms import EXAMPLES_DIR, Examples, example_texts, examples_sha256
-from .textnorm import keyword_tokens
+from .textnorm import join_compounds, keyword_tokens, normalize
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +41,7 @@ ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 TRIAGE_FILE = "triage.npz"  # the labelled triage messages, embedded (qa/symptoms.py)
 SCOPE_WORDS_FILE = "scope_words.npz"  # the topical / everyday word lists, embedded (qa/scope.py)
+QUESTIONS_FILE = "questions.npz"  # written questions, embedded, each with the sentence it asks about
 
 
 def index_text(chunk: Chunk) -> str:
@@ -58,6 +68,8 @@ class IndexData:
     vocabulary: dict[str, int]  # surface word -> corpus frequency (for spelling)
     triage_examples: Examples
     scope_words: dict[str, np.ndarray]  # "topical" / "everyday" -> word vectors
+    question_vectors: np.ndarray  # written questions (corpus/questions/), embedded
+    question_sentences: np.ndarray  # row -> index of the sentence that answers it
 
 
 def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
@@ -69,7 +81,25 @@ def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
         chunker=settings.chunker.to_dict(),
         triage_sha256=examples_sha256(EXAMPLES_DIR),
         scope_words_sha256=scope_words_sha256(SCOPE_WORDS_DIR),
+        questions_sha256=questions_sha256(settings.corpus_dir),
     )
+
+
+def question_rows(questions: list[WrittenQuestion], sentences: list[Sentence]) -> tuple[list[str], list[int]]:
+    """(text to embed, sentence index) for every written question and each sentence its quote
+    overlaps (a quote can span two of the chunker's sentences)."""
+    by_doc: dict[str, list[int]] = {}
+    for i, s in enumerate(sentences):
+        by_doc.setdefault(s.doc_id, []).append(i)
+    texts: list[str] = []
+    rows: list[int] = []
+    for wq in questions:
+        for i in by_doc.get(wq.doc_id, []):
+            s = sentences[i]
+            if s.start < wq.end and wq.start < s.end and s.kind in ("body", "byline", "promo"):
+                texts.append(join_compounds(normalize(wq.question)))
+                rows.append(i)
+    return texts, rows
 
 
 def chunk_corpus(corpus: Corpus, settings: Settings) -> tuple[list[Chunk], list[Sentence]]:
@@ -128,6 +158,12 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
               file=sys.stderr)
         word_vecs = {name: encoder.encode(ws, progress=progress).astype(np.float32)
                      for name, ws in word_lists.items()}
+        written, warnings = load_questions(settings.corpus_dir, corpus)
+        for w in warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        q_texts, q_rows = question_rows(written, sentences)
+        print(f"Embedding {len(written)} written questions ...", file=sys.stderr)
+        q_vecs = encoder.encode(q_texts, progress=progress) if q_texts else np.zeros((0, encoder.dim))
 
         tmp_dir, gen_name = store.new_generation_dir(index_dir)
         try:
@@ -142,6 +178,8 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
                          labels=np.array(triage_labels, dtype=str))
             with open(tmp_dir / SCOPE_WORDS_FILE, "wb") as fh:
                 np.savez(fh, **word_vecs)
+            with open(tmp_dir / QUESTIONS_FILE, "wb") as fh:
+                np.savez(fh, vectors=q_vecs.astype(np.float32), sentences=np.array(q_rows, dtype=np.int64))
             _write_bm25(tmp_dir / BM25_DIR, [keyword_tokens(index_text(c)) for c in chunks])
             encoder.export_onnx(tmp_dir / ONNX_FILE, tmp_dir / TOKENIZER_FILE)
             table = {
@@ -171,6 +209,8 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
                            "ordinary": sum(1 for label in triage_labels if not label)},
                 "scope_words": {"sha256": expected.scope_words_sha256,
                                 **{name: len(ws) for name, ws in word_lists.items()}},
+                "questions": {"sha256": expected.questions_sha256, "questions": len(written),
+                              "rows": len(q_rows)},
                 "counts": {"documents": len(corpus.documents), "chunks": len(chunks),
                            "sentences": len(sentences)},
                 "files": store.file_table(tmp_dir),
@@ -250,6 +290,11 @@ def _load_generation(gen_dir: Path, manifest: dict[str, Any]) -> IndexData:
         words_ = {name: npz[name] for name in npz.files}
     if any(v.ndim != 2 or v.shape[1] != dim for v in words_.values()):
         raise ValueError("scope word vectors have the wrong dimension")
+    with np.load(gen_dir / QUESTIONS_FILE, allow_pickle=False) as npz:
+        q_vecs, q_rows = npz["vectors"], npz["sentences"]
+    if q_vecs.shape != (len(q_rows), dim) or (len(q_rows) and not 0 <= q_rows.min() <= q_rows.max()
+                                              < len(sentences)):
+        raise ValueError("written-question vectors do not match the sentences")
     bm = bm25s.BM25.load(str(gen_dir / BM25_DIR), show_progress=False)
     encoder = OnnxEncoder(gen_dir / ONNX_FILE, gen_dir / TOKENIZER_FILE, dim=dim,
                           max_seq_length=int(manifest["model"].get("max_seq_length", 256)))
@@ -267,4 +312,4 @@ def _load_generation(gen_dir: Path, manifest: dict[str, Any]) -> IndexData:
     return IndexData(manifest=manifest, documents=documents, chunks=chunks, sentences=sentences,
                      sentence_chunks=sentence_chunks, dense=dense, sentence_vectors=sent_vecs,
                      bm25=bm, encoder=encoder, vocabulary=vocab, triage_examples=triage,
-                     scope_words=words_)
+                     scope_words=words_, question_vectors=q_vecs, question_sentences=q_rows)

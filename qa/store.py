@@ -148,6 +148,7 @@ class Expected:
     chunker: dict[str, int]
     triage_sha256: str  # the labelled messages urgent triage compares with (qa/data/triage/)
     scope_words_sha256: str  # the topical / everyday word lists scope compares with (qa/data/scope/)
+    questions_sha256: str  # the written questions beside the articles (corpus/questions/)
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
@@ -181,6 +182,7 @@ def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
         built_chunker = manifest["chunker"]
         built_triage = manifest["triage"]["examples_sha256"]
         built_words = manifest["scope_words"]["sha256"]
+        built_questions = manifest["questions"]["sha256"]
         dimension = manifest["model"]["dimension"]
     except (KeyError, TypeError, AttributeError):
         raise IndexCorruptError(f"The index manifest is incomplete; run `{REBUILD_CMD}`.") from None
@@ -215,6 +217,9 @@ def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
     if built_words != expected.scope_words_sha256:
         raise IndexStaleError(f"The scope word lists (qa/data/scope/) changed since the index was built; "
                               f"run `{BUILD_CMD}`.")
+    if built_questions != expected.questions_sha256:
+        raise IndexStaleError(f"The written questions (corpus/questions/) changed since the index was "
+                              f"built; run `{BUILD_CMD}`.")
 
 
 def generation_dir(index_dir: Path, manifest: dict[str, Any], verify: bool = True) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qa.config import ROOT
-from qa.corpus import Corpus, load_corpus
+from qa.corpus import QUESTIONS_DIR, Corpus, load_corpus, load_questions, question_files
 from qa.errors import CorpusError
 
 CORPUS = ROOT / "corpus"
@@ -137,3 +137,36 @@ def test_corpus_errors_are_one_line(corpus_copy: Path) -> None:
     with pytest.raises(CorpusError) as err:
         load_corpus(corpus_copy)
     assert "\n" not in str(err.value)
+
+
+# -- written questions (corpus/questions/): search data beside the articles -------------------------
+
+def test_every_article_has_written_questions_with_verbatim_quotes(corpus: Corpus) -> None:
+    files = question_files(CORPUS)
+    assert {p.stem for p in files} == EXPECTED_IDS
+    docs = corpus.by_id()
+    for path in files:
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        assert len(lines) >= 15, path.name
+        for item in lines:
+            assert set(item) == {"quote", "questions"}
+            assert item["quote"] in docs[path.stem].text, (path.name, item["quote"][:60])
+            assert len(item["questions"]) >= 3 and all(q.strip() for q in item["questions"])
+    questions, warnings = load_questions(CORPUS, corpus)
+    assert warnings == []
+    assert len(questions) >= 500
+
+
+def test_unusable_written_questions_are_skipped_with_a_warning(corpus_copy: Path) -> None:
+    qdir = corpus_copy / QUESTIONS_DIR
+    good = '{"quote": "Micro-Needling goes by several different names.", "questions": ["other names?"]}'
+    bad = '{not json\n{"quote": "A sentence no article has.", "questions": ["x?"]}\n'
+    (qdir / "micro-needling-overview.jsonl").write_text(good + "\n" + bad, encoding="utf-8")
+    (qdir / "no-such-article.jsonl").write_text(good + "\n", encoding="utf-8")
+    questions, warnings = load_questions(corpus_copy, load_corpus(corpus_copy))
+    overview = [q for q in questions if q.doc_id == "micro-needling-overview"]
+    assert [q.question for q in overview] == ["other names?"]
+    text = load_corpus(corpus_copy).by_id()["micro-needling-overview"].text
+    assert text[overview[0].start:overview[0].end] == "Micro-Needling goes by several different names."
+    assert any("micro-needling-overview.jsonl: 2 line(s) skipped" in w for w in warnings)
+    assert any("no-such-article.jsonl names no listed article" in w for w in warnings)

@@ -10,6 +10,7 @@ any one of them answers the patient).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from qa import QA
 from qa.chunking import chunk_document
 from qa.config import Settings
 from qa.corpus import Corpus
+from qa.retrieval import Retriever
 
 GOLDEN = Path(__file__).parent / "data" / "golden_retrieval.jsonl"
 TOP = 3
@@ -85,3 +87,22 @@ def test_answering_sentence_is_in_the_top_3(qa: QA, case: dict[str, Any]) -> Non
     where = "not in the top 10" if rank is None else f"at rank {rank}"
     assert rank is not None and rank <= TOP, (
         f"{case['question']!r}: the first passage with a gold sentence is {where}")
+
+
+@pytest.mark.parametrize(("question", "doc", "sentence"), [
+    ("do i need 2 moisturize b4 my appt or just show up w bare skin", "can-microneedling-help",
+     "ensuring the skin is adequately moisturized beforehand"),
+    ("dose it rly make deep scars shallower", "can-microneedling-help",
+     "This process can significantly diminish the depth and visibility of scars"),
+])
+def test_written_questions_lift_the_sentence_that_answers(qa: QA, question: str, doc: str,
+                                                          sentence: str) -> None:
+    """Chat that shares few words with the article finds it through the questions written for
+    its sentences (corpus/questions/); without them the passage ranks lower."""
+    def first_rank(retriever: Retriever) -> int:
+        hits = retriever.search(retriever.analyse(question), k=10)
+        return next(r for r, h in enumerate(hits, 1) if h.chunk.doc_id == doc and sentence in h.chunk.text)
+
+    assert first_rank(qa.retriever) == 1
+    without = Retriever(qa.data, replace(qa.retriever.weights, asked=0.0, asked_sentence=0.0))
+    assert first_rank(without) > 1
