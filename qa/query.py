@@ -46,7 +46,7 @@ class Query:
     quantity: bool = False  # asks how many / how long / how often / how deep ...
     substitutes: set[str] = field(default_factory=set)  # article words standing for unknown ones
     duration: bool = False  # asks how long / how soon: answered by an amount of time
-    asked: np.ndarray | None = None  # per sentence: nearest written question's similarity
+    asked: list[float] | None = None  # per sentence: nearest written question's similarity
 
 
 class QueryAnalyzer:

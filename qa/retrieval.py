@@ -112,11 +112,12 @@ class Retriever:
         dense = self.dense_scores(q)
         bm25 = self.bm25_scores(q)
         fused = self.fuse(dense, bm25)
-        asked = self.sentences.asked(q)
+        asked = self.sentences.asked(q)  # also read by every sentence score below
         if asked is not None and self.weights.asked:
             # Chunks ranked by the nearest question written for one of their sentences.
             by_chunk = np.full(len(self.data.chunks), -1.0, dtype=np.float32)
-            np.maximum.at(by_chunk, self._pair_chunks, asked[self._pair_sentences])
+            per_sentence = np.asarray(asked, dtype=np.float32)
+            np.maximum.at(by_chunk, self._pair_chunks, per_sentence[self._pair_sentences])
             fused = fused + self.weights.asked / (self.weights.k + _ranks(by_chunk, by_chunk > -1.0))
         cand = top_indices(fused, max(k, self.weights.rerank_depth))
         total = fused[cand].astype(np.float64)
@@ -227,20 +228,16 @@ class SentenceScorer:
         extra = 0.3 * sum(self.weight(t) for t in set(q.expansions) - q.substitutes if t in stems)
         return min(1.0, (got + extra) / total)
 
-    def asked(self, q: Query) -> np.ndarray | None:
+    def asked(self, q: Query) -> list[float] | None:
         """Per sentence, the similarity of the nearest question written for it (-1 where none
         was), computed once per query; ``None`` when the corpus has no written questions."""
         vecs = self.data.question_vectors
         if not len(vecs) or q.vector is None:
             return None
         if q.asked is None:
-            from .vectors import one_blas_thread
-
-            with one_blas_thread():
-                sims = vecs @ q.vector
             best = np.full(len(self.data.sentences), -1.0, dtype=np.float32)
-            np.maximum.at(best, self.data.question_sentences, sims.astype(np.float32))
-            q.asked = best
+            np.maximum.at(best, self.data.question_sentences, vecs @ q.vector)
+            q.asked = best.tolist()  # read once per scored sentence: plain floats are cheapest
         return q.asked
 
     def dense(self, q: Query, i: int) -> float:
@@ -258,9 +255,10 @@ class SentenceScorer:
 
     def _combine(self, q: Query, i: int, dense: float, lexical: float) -> float:
         base = self.dense_share * dense + (1 - self.dense_share) * lexical - self._penalty[i]
-        asked = self.asked(q) if self.asked_weight else None
-        if asked is not None and asked[i] > -1.0:
-            base += self.asked_weight * float(asked[i])
+        if self.asked_weight:
+            asked = q.asked if q.asked is not None else self.asked(q)
+            if asked is not None and asked[i] > 0.0:
+                base += self.asked_weight * asked[i]
         if not q.quantity or not self._quantity[i]:
             return base
         attached = bool(self._counted[i] & (q.focus | q.substitutes)) or (

@@ -20,7 +20,6 @@ from .query import Query
 from .retrieval import Retriever
 from .schema import Turn
 from .textnorm import content_words, normalize, stem
-from .vectors import one_blas_thread
 
 
 @dataclass(frozen=True)
@@ -157,11 +156,10 @@ class Scope:
         if not words:
             return {}
         vecs = self.retriever.data.encoder.encode(words)
-        with one_blas_thread():
-            scores = (vecs @ self._topical.T).max(1) - (vecs @ self._everyday.T).max(1)
-            if self._topical_words is not None and self._everyday_words is not None:
-                scores = (scores + _nearest_mean(vecs, self._topical_words)
-                          - _nearest_mean(vecs, self._everyday_words)) / 2
+        scores = (vecs @ self._topical.T).max(1) - (vecs @ self._everyday.T).max(1)
+        if self._topical_words is not None and self._everyday_words is not None:
+            scores = (scores + _nearest_mean(vecs, self._topical_words)
+                      - _nearest_mean(vecs, self._everyday_words)) / 2
         return {w: float(x) for w, x in zip(words, scores, strict=True)}
 
     def topic_features(self, q: Query) -> dict[str, float]:

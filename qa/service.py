@@ -18,6 +18,7 @@ from .safety import triage, urgent_notice, validate
 from .schema import Answer, ArticleView, Citation, Passage, Turn
 from .scope import Scope, followup_context, is_personal_decision, is_task_request
 from .symptoms import SymptomModel
+from .vectors import one_blas_thread
 
 NOT_FOUND = (
     "The five articles don't cover this, so I can't answer it from them. "
@@ -34,6 +35,7 @@ class QA:
     """Answers questions about the five articles with verbatim, cited passages."""
 
     def __init__(self, data: IndexData, settings: Settings):
+        one_blas_thread()  # every product per question is small (qa/vectors.py)
         self.data = data
         self.settings = settings
         self.retriever = Retriever(data)

@@ -28,7 +28,6 @@ import numpy as np
 
 from .embedding import Encoder
 from .safety import reading_text
-from .vectors import one_blas_thread
 
 # concern -> first-person descriptions of it (the concern names match qa/safety.py).
 URGENT: dict[str, tuple[str, ...]] = {
@@ -258,9 +257,8 @@ class SymptomModel:
             return ()
         encode = getattr(self.encoder, "encode_cached", self.encoder.encode)
         vecs = encode([text, *message_parts(text)])
-        with one_blas_thread():
-            near, margin = _nearest(vecs, self._ex_urgent, self._ex_ordinary, self._ex_labels, EXAMPLE_FLOOR)
-            coarse, _ = _nearest(vecs, self._urgent, self._ordinary, self.labels, self.floor)
+        near, margin = _nearest(vecs, self._ex_urgent, self._ex_ordinary, self._ex_labels, EXAMPLE_FLOOR)
+        coarse, _ = _nearest(vecs, self._urgent, self._ordinary, self.labels, self.floor)
         if near.margin > EXAMPLE_MARGIN:
             return (near.concern,)
         # The descriptions alone are a coarse reading: it stands unless the labelled messages

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
-
-# Small per-question products (a few vectors against ~1,000) would be spread over every core
-# by OpenBLAS, whose idle threads then spin: +4 ms of CPU a question (docs/benchmarks.md).
-_BLAS = ThreadpoolController()
+from threadpoolctl import threadpool_limits
 
 
-def one_blas_thread() -> Any:
-    """Context in which numpy's matrix products run on one BLAS thread."""
-    return _BLAS.limit(limits=1, user_api="blas")
+# Per-question products are small (a few vectors against ~1,000), but OpenBLAS spreads them
+# over every core and its idle threads then spin: +4 ms of CPU a question (docs/benchmarks.md).
+# A per-call limit is process-wide and toggles under concurrent requests, so the serving process
+# sets it once.
+def one_blas_thread() -> None:
+    """Make numpy's matrix products run on one BLAS thread, for the rest of the process."""
+    threadpool_limits(limits=1, user_api="blas")
 
 
 # A single-query flat scan took ~0.02 ms at 1k chunks, ~0.6 ms at 10k and ~8 ms at 100k
