@@ -233,7 +233,7 @@ _PRESENT = re.compile(
     r"i'?ve been (feeling|having|getting|\w+y)|"
     r"i got|i'?m having|i am having|i'?m getting|there is|there'?s|it'?s|its|"
     r"now|since|ago|yesterday|today|tonight|last night|this morning|still|keeps? \w+ing|started|"
-    r"getting worse|right now|help me|what do (i|we) do|what should (i|we) do|should (i|we) go)\b"
+    r"getting worse|right now|help me|what (do|should) (i|we) do(?! (if|when)\b)|should (i|we) go)\b"
 )
 # A question about risks in general, a hypothetical, or prevention: not a description.
 _HYPOTHETICAL = re.compile(
@@ -246,7 +246,7 @@ _HYPOTHETICAL = re.compile(
     r"|\bconsidered (ab)?normal\b|\bhorror stor(y|ies)\b|\bread(ing)? (a|an|about|online|somewhere)\b"
     r"|\bif (i|you|u|it|its|it'?s|my|they|there|someone|somebody|anyone|a person|people)\b"
     r"|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b|\bheard (it|that|about|of)\b"
-    r"|^is [^.?!]{0,30}\bsafe\b"
+    r"|^is [^.?!]{0,30}\bsafe\b|\bwhat (should|do|would|can) (i|we|you|u) do (if|when)\b"
     r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.
