@@ -34,6 +34,7 @@ _COMPOUNDS = [
     (re.compile(r"\bdown[\s-]+time\b"), "downtime"),
     (re.compile(r"\bsun[\s-]*screen\b"), "sunscreen"),
     (re.compile(r"\bbreak(?:s|ing|in)?[\s-]+out\b"), "breakout"),
+    (re.compile(r"\bper[\s-]+cutaneous\b"), "percutaneous"),
     # Text-speak amounts: "48hrs", "2 wks", "30mins" -> the articles' "48 hours" ...
     (re.compile(r"\b(\d+)\s*(?:hrs?|hours?)\b"), r"\1 hours"),
     (re.compile(r"\b(\d+)\s*(?:mins?|minutes?)\b"), r"\1 minutes"),
