@@ -167,6 +167,14 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+# Data embedded beside the articles: (manifest section, its checksum key, ``Expected`` field, name).
+_EMBEDDED_DATA = (
+    ("triage", "examples_sha256", "triage_sha256", "The labelled triage messages (qa/data/triage/)"),
+    ("scope_words", "sha256", "scope_words_sha256", "The scope word lists (qa/data/scope/)"),
+    ("questions", "sha256", "questions_sha256", "The written questions (corpus/questions/)"),
+)
+
+
 def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
     """Raise ``IndexStaleError`` saying what differs between the index and the configuration."""
     version = manifest.get("format_version")
@@ -180,9 +188,7 @@ def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
         built_corpus = {f: e["sha256"] for f, e in manifest["corpus"]["files"].items()}
         built_meta = manifest["corpus"]["metadata_sha256"]
         built_chunker = manifest["chunker"]
-        built_triage = manifest["triage"]["examples_sha256"]
-        built_words = manifest["scope_words"]["sha256"]
-        built_questions = manifest["questions"]["sha256"]
+        built_data = {field: manifest[section][key] for section, key, field, _ in _EMBEDDED_DATA}
         dimension = manifest["model"]["dimension"]
     except (KeyError, TypeError, AttributeError):
         raise IndexCorruptError(f"The index manifest is incomplete; run `{REBUILD_CMD}`.") from None
@@ -211,15 +217,9 @@ def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
     if built_chunker != expected.chunker:
         raise IndexStaleError(f"The chunker settings changed since the index was built; "
                               f"run `{BUILD_CMD}`.")
-    if built_triage != expected.triage_sha256:
-        raise IndexStaleError(f"The labelled triage messages (qa/data/triage/) changed since the index "
-                              f"was built; run `{BUILD_CMD}`.")
-    if built_words != expected.scope_words_sha256:
-        raise IndexStaleError(f"The scope word lists (qa/data/scope/) changed since the index was built; "
-                              f"run `{BUILD_CMD}`.")
-    if built_questions != expected.questions_sha256:
-        raise IndexStaleError(f"The written questions (corpus/questions/) changed since the index was "
-                              f"built; run `{BUILD_CMD}`.")
+    for _, _, field, what in _EMBEDDED_DATA:
+        if built_data[field] != getattr(expected, field):
+            raise IndexStaleError(f"{what} changed since the index was built; run `{BUILD_CMD}`.")
 
 
 def generation_dir(index_dir: Path, manifest: dict[str, Any], verify: bool = True) -> Path:

@@ -35,25 +35,20 @@ def test_unlisted_words_are_read_by_their_neighbours(qa: QA) -> None:
     assert scores["keyboard"] < 0 and scores["toddler"] < 0 and scores["wobbly"] < 0
 
 
-@pytest.mark.parametrize("question", [
-    "can I have microneedling while I'm taking methotrexate?",
-    "will microneedling get rid of the stretch marks on my belly",
-    "does microneedling work on warts",
-    "can i eat lasagna after microneedling",
+@pytest.mark.parametrize(("question", "status"), [
+    ("can I have microneedling while I'm taking methotrexate?", "not_found"),
+    ("will microneedling get rid of the stretch marks on my belly", "not_found"),
+    ("does microneedling work on warts", "not_found"),
+    ("can i eat lasagna after microneedling", "not_found"),
+    # Everyday chat words the articles never use do not make a question out of scope.
+    ("I take the bus to work, can I go back to the office the next day after microneedling?", "answered"),
+    ("my toddler keeps touching my face, is that a problem the day after the treatment?", "answered"),
+    ("i sit at my keyboard all day, how long is the redness going to last after microneedling", "answered"),
+    ("my laptop camera makes my scars look awful on zoom calls, will microneedling make them shallower",
+     "answered"),
 ])
-def test_questions_about_unmentioned_topics_are_not_answered(qa: QA, question: str) -> None:
+def test_topics_the_articles_never_cover_are_not_answered_but_chat_is(qa: QA, question: str,
+                                                                        status: str) -> None:
     a = qa.ask(question)
-    assert a.status == "not_found", a.answer
-    assert a.citations == []
-
-
-@pytest.mark.parametrize("question", [
-    "I take the bus to work, can I go back to the office the next day after microneedling?",
-    "my toddler keeps touching my face, is that a problem the day after the treatment?",
-    "i sit at my keyboard all day, how long is the redness going to last after microneedling",
-    "my laptop camera makes my scars look awful on zoom calls, will microneedling make them shallower",
-])
-def test_everyday_chat_words_do_not_make_a_question_out_of_scope(qa: QA, question: str) -> None:
-    a = qa.ask(question)
-    assert a.status == "answered", a.answer
-    assert a.citations
+    assert a.status == status, a.answer
+    assert bool(a.citations) == (status == "answered")
