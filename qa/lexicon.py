@@ -11,7 +11,8 @@ import hashlib
 from pathlib import Path
 
 _GROUPS: list[tuple[list[str], list[str]]] = [
-    (["hurt", "hurts", "painful", "pain", "sore", "ouch", "ache", "sting"],
+    (["hurt", "hurts", "painful", "pain", "sore", "ouch", "ache", "sting", "agony", "agonising",
+      "agonizing", "excruciating", "unbearable"],
      ["pain", "discomfort", "numbing", "sore", "tolerated", "sensations", "pinpricks"]),
     # "cost"/"price" are deliberately absent: the articles give no prices, only a comparison.
     (["expensive", "cheap", "cheaper", "affordable", "pricier", "pricey", "wallet", "budget"],

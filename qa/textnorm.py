@@ -45,7 +45,7 @@ _COMPOUNDS = [
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 STOPWORDS = frozenset("""
-a about above after again against all am an and any are aren't as at be because been before
+a about above after again against all am an and any are aren't as at be because been before per
 being below between both but by can can't cannot could couldn't did didn't do does doesn't doing
 don't down during each few for from further had hadn't has hasn't have haven't having he he'd
 he'll he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if in into
