@@ -15,7 +15,8 @@ DEFAULT_CORPUS_DIR = ROOT / "corpus"
 DEFAULT_INDEX_DIR = ROOT / "index"
 
 # Bumped whenever the on-disk layout or the meaning of a stored field changes.
-INDEX_FORMAT_VERSION = 3  # 2: embedded labelled triage messages (triage.npz); 3: scope word lists
+INDEX_FORMAT_VERSION = 4  # 2: labelled triage messages; 3: scope word lists; 4: written and
+# not-covered questions (questions.npz, scope.npz)
 
 DISCLAIMER = (
     "This is an automated assistant that gives general information drawn only from five "

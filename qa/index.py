@@ -27,9 +27,9 @@ from .corpus import (
 )
 from .embedding import OnnxEncoder
 from .errors import IndexCorruptError, QAError
-from .lexicon import SCOPE_WORDS_DIR, scope_words, scope_words_sha256
+from .scope_data import SCOPE_DIR, not_covered_questions, scope_data_sha256, word_lists
 from .symptoms import EXAMPLES_DIR, Examples, example_texts, examples_sha256
-from .textnorm import join_compounds, keyword_tokens, normalize
+from .textnorm import join_compounds, keyword_tokens, normalize, strip_markup
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ BM25_DIR = "bm25"
 ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 TRIAGE_FILE = "triage.npz"  # the labelled triage messages, embedded (qa/symptoms.py)
-SCOPE_WORDS_FILE = "scope_words.npz"  # the topical / everyday word lists, embedded (qa/scope.py)
+SCOPE_FILE = "scope.npz"  # word lists and not-covered questions, embedded (qa/scope_data.py)
 QUESTIONS_FILE = "questions.npz"  # written questions, embedded, each with the sentence it asks about
 
 
@@ -67,7 +67,7 @@ class IndexData:
     encoder: OnnxEncoder
     vocabulary: dict[str, int]  # surface word -> corpus frequency (for spelling)
     triage_examples: Examples
-    scope_words: dict[str, np.ndarray]  # "topical" / "everyday" -> word vectors
+    scope_vectors: dict[str, np.ndarray]  # "topical" / "everyday" words, "not_covered" questions
     question_vectors: np.ndarray  # written questions (corpus/questions/), embedded
     question_sentences: np.ndarray  # row -> index of the sentence that answers it
 
@@ -80,9 +80,14 @@ def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
         metadata_sha256=file_sha256(meta_bytes),
         chunker=settings.chunker.to_dict(),
         triage_sha256=examples_sha256(EXAMPLES_DIR),
-        scope_words_sha256=scope_words_sha256(SCOPE_WORDS_DIR),
+        scope_sha256=scope_data_sha256(SCOPE_DIR),
         questions_sha256=questions_sha256(settings.corpus_dir),
     )
+
+
+def question_text(question: str) -> str:
+    """A written question as it is embedded (and as scope reads a user's question)."""
+    return join_compounds(normalize(strip_markup(question)))
 
 
 def question_rows(questions: list[WrittenQuestion], sentences: list[Sentence]) -> tuple[list[str], list[int]]:
@@ -97,7 +102,7 @@ def question_rows(questions: list[WrittenQuestion], sentences: list[Sentence]) -
         for i in by_doc.get(wq.doc_id, []):
             s = sentences[i]
             if s.start < wq.end and wq.start < s.end and s.kind in ("body", "byline", "promo"):
-                texts.append(join_compounds(normalize(wq.question)))
+                texts.append(question_text(wq.question))
                 rows.append(i)
     return texts, rows
 
@@ -153,11 +158,12 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
         triage_texts, triage_labels = example_texts(EXAMPLES_DIR)
         print(f"Embedding {len(triage_texts)} labelled triage messages and sentences ...", file=sys.stderr)
         triage_vecs = encoder.encode(triage_texts, progress=progress)
-        word_lists = scope_words(SCOPE_WORDS_DIR)
-        print(f"Embedding {sum(map(len, word_lists.values()))} words of the scope word lists ...",
+        scope_texts = {**word_lists(SCOPE_DIR),
+                       "not_covered": [question_text(q) for q in not_covered_questions(SCOPE_DIR)]}
+        print(f"Embedding {sum(map(len, scope_texts.values()))} scope words and not-covered questions ...",
               file=sys.stderr)
-        word_vecs = {name: encoder.encode(ws, progress=progress).astype(np.float32)
-                     for name, ws in word_lists.items()}
+        scope_vecs = {name: encoder.encode(ts, progress=progress).astype(np.float32)
+                      for name, ts in scope_texts.items()}
         written, warnings = load_questions(settings.corpus_dir, corpus)
         for w in warnings:
             print(f"warning: {w}", file=sys.stderr)
@@ -176,8 +182,8 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
             with open(tmp_dir / TRIAGE_FILE, "wb") as fh:
                 np.savez(fh, vectors=triage_vecs.astype(np.float32),
                          labels=np.array(triage_labels, dtype=str))
-            with open(tmp_dir / SCOPE_WORDS_FILE, "wb") as fh:
-                np.savez(fh, **word_vecs)
+            with open(tmp_dir / SCOPE_FILE, "wb") as fh:
+                np.savez(fh, **scope_vecs)
             with open(tmp_dir / QUESTIONS_FILE, "wb") as fh:
                 np.savez(fh, vectors=q_vecs.astype(np.float32), sentences=np.array(q_rows, dtype=np.int64))
             _write_bm25(tmp_dir / BM25_DIR, [keyword_tokens(index_text(c)) for c in chunks])
@@ -207,8 +213,8 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
                 "triage": {"examples_sha256": expected.triage_sha256,
                            "urgent": sum(1 for label in triage_labels if label),
                            "ordinary": sum(1 for label in triage_labels if not label)},
-                "scope_words": {"sha256": expected.scope_words_sha256,
-                                **{name: len(ws) for name, ws in word_lists.items()}},
+                "scope": {"sha256": expected.scope_sha256,
+                          **{name: len(ts) for name, ts in scope_texts.items()}},
                 "questions": {"sha256": expected.questions_sha256, "questions": len(written),
                               "rows": len(q_rows)},
                 "counts": {"documents": len(corpus.documents), "chunks": len(chunks),
@@ -286,10 +292,10 @@ def _load_generation(gen_dir: Path, manifest: dict[str, Any]) -> IndexData:
         triage = Examples(vectors=npz["vectors"], labels=tuple(str(x) for x in npz["labels"]))
     if triage.vectors.shape != (len(triage.labels), dim):
         raise ValueError("triage vectors do not match their labels")
-    with np.load(gen_dir / SCOPE_WORDS_FILE, allow_pickle=False) as npz:
-        words_ = {name: npz[name] for name in npz.files}
-    if any(v.ndim != 2 or v.shape[1] != dim for v in words_.values()):
-        raise ValueError("scope word vectors have the wrong dimension")
+    with np.load(gen_dir / SCOPE_FILE, allow_pickle=False) as npz:
+        scope_vecs = {name: npz[name] for name in npz.files}
+    if any(v.ndim != 2 or v.shape[1] != dim for v in scope_vecs.values()):
+        raise ValueError("scope vectors have the wrong dimension")
     with np.load(gen_dir / QUESTIONS_FILE, allow_pickle=False) as npz:
         q_vecs, q_rows = npz["vectors"], npz["sentences"]
     if q_vecs.shape != (len(q_rows), dim) or (len(q_rows) and not 0 <= q_rows.min() <= q_rows.max()
@@ -312,4 +318,4 @@ def _load_generation(gen_dir: Path, manifest: dict[str, Any]) -> IndexData:
     return IndexData(manifest=manifest, documents=documents, chunks=chunks, sentences=sentences,
                      sentence_chunks=sentence_chunks, dense=dense, sentence_vectors=sent_vecs,
                      bm25=bm, encoder=encoder, vocabulary=vocab, triage_examples=triage,
-                     scope_words=words_, question_vectors=q_vecs, question_sentences=q_rows)
+                     scope_vectors=scope_vecs, question_vectors=q_vecs, question_sentences=q_rows)

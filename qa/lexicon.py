@@ -7,9 +7,6 @@ entry says that a lay word and an article word name the same thing.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 _GROUPS: list[tuple[list[str], list[str]]] = [
     (["hurt", "hurts", "painful", "pain", "sore", "ouch", "ache", "sting", "agony", "agonising",
       "agonizing", "excruciating", "unbearable"],
@@ -154,25 +151,3 @@ def build_expansions() -> dict[str, set[str]]:
             table.setdefault(t, set()).update(extra_stems - {t})
     return table
 
-
-# Words a question may use that the articles never do, in two labelled lists: topics the
-# articles cannot cover (medicines, other conditions, body areas, procedures, money, places,
-# food ...) and everyday chat (run, order, desk, photos, might ...). Written without looking
-# at any question set; embedded at build time for qa/scope.py's word reading.
-SCOPE_WORDS_DIR = Path(__file__).resolve().parent / "data" / "scope"
-SCOPE_LISTS = ("topical", "everyday")
-
-
-def scope_words(directory: Path = SCOPE_WORDS_DIR) -> dict[str, list[str]]:
-    """Each labelled word list (``topical``, ``everyday``): one word or term per line."""
-    return {name: [w.strip() for w in (directory / f"{name}.txt").read_text(encoding="utf-8").splitlines()
-                   if w.strip()]
-            for name in SCOPE_LISTS}
-
-
-def scope_words_sha256(directory: Path = SCOPE_WORDS_DIR) -> str:
-    """One checksum over the word lists (for the index manifest)."""
-    h = hashlib.sha256()
-    for name in SCOPE_LISTS:
-        h.update(name.encode() + b"\0" + (directory / f"{name}.txt").read_bytes() + b"\0")
-    return h.hexdigest()

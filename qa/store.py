@@ -147,7 +147,7 @@ class Expected:
     metadata_sha256: str
     chunker: dict[str, int]
     triage_sha256: str  # the labelled messages urgent triage compares with (qa/data/triage/)
-    scope_words_sha256: str  # the topical / everyday word lists scope compares with (qa/data/scope/)
+    scope_sha256: str  # the word lists and not-covered questions scope compares with (qa/data/scope/)
     questions_sha256: str  # the written questions beside the articles (corpus/questions/)
 
 
@@ -170,7 +170,7 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
 # Data embedded beside the articles: (manifest section, its checksum key, ``Expected`` field, name).
 _EMBEDDED_DATA = (
     ("triage", "examples_sha256", "triage_sha256", "The labelled triage messages (qa/data/triage/)"),
-    ("scope_words", "sha256", "scope_words_sha256", "The scope word lists (qa/data/scope/)"),
+    ("scope", "sha256", "scope_sha256", "The scope word lists and not-covered questions (qa/data/scope/)"),
     ("questions", "sha256", "questions_sha256", "The written questions (corpus/questions/)"),
 )
 

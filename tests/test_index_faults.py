@@ -30,7 +30,7 @@ from qa.errors import IndexCorruptError, IndexMissingError, IndexStaleError, QAE
 BM25_FILES = ["bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
               "bm25/params.index.json", "bm25/vocab.index.json"]
 GEN_FILES = ["chunks.json", "dense.faiss", "sentences.npy", *BM25_FILES, "model.onnx", "tokenizer.json",
-             "triage.npz", "scope_words.npz", "questions.npz"]
+             "triage.npz", "scope.npz", "questions.npz"]
 FIX = "`qa build --force`"
 
 
@@ -149,8 +149,8 @@ FIRST_FILE = "bm25/data.csc.index.npy"
     ("corpus", _DELETE, IndexCorruptError, "incomplete"),
     ("triage.examples_sha256", "0" * 64, IndexStaleError, "labelled triage messages"),
     ("triage", _DELETE, IndexCorruptError, "incomplete"),
-    ("scope_words.sha256", "0" * 64, IndexStaleError, "scope word lists"),
-    ("scope_words", _DELETE, IndexCorruptError, "incomplete"),
+    ("scope.sha256", "0" * 64, IndexStaleError, "not-covered questions"),
+    ("scope", _DELETE, IndexCorruptError, "incomplete"),
     ("questions.sha256", "0" * 64, IndexStaleError, "written questions"),
     ("questions", _DELETE, IndexCorruptError, "incomplete"),
     ("generation", "../elsewhere", IndexCorruptError, "names no valid build"),

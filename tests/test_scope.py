@@ -1,18 +1,19 @@
-"""Not in the articles: words the articles never use are read as topics or as everyday chat."""
+"""Not in the articles: unknown words as topics or chat; questions like ones the articles leave open."""
 
 from __future__ import annotations
 
 import pytest
 
 from qa import QA
-from qa.lexicon import SCOPE_LISTS, scope_words
+from qa.corpus import load_corpus, load_questions
 from qa.query import Query
+from qa.scope_data import WORD_LISTS, not_covered_questions, word_lists
 from qa.textnorm import words
 
 
 def test_word_lists_are_distinct_and_topics_are_not_the_articles_own_words(qa: QA) -> None:
-    lists = scope_words()
-    assert set(lists) == set(SCOPE_LISTS)
+    lists = word_lists()
+    assert set(lists) == set(WORD_LISTS)
     topical, everyday = set(lists["topical"]), set(lists["everyday"])
     assert len(topical) >= 300 and len(everyday) >= 300
     assert not topical & everyday
@@ -27,7 +28,7 @@ def _unknown(*ws: str) -> Query:
 
 
 def test_unlisted_words_are_read_by_their_neighbours(qa: QA) -> None:
-    listed = set(scope_words()["topical"]) | set(scope_words()["everyday"])
+    listed = set(word_lists()["topical"]) | set(word_lists()["everyday"])
     probe = ["methotrexate", "mortgage", "keyboard", "toddler", "wobbly"]
     assert not set(probe) & listed  # these test the reading, not the lists
     scores = qa.scope.topicality(_unknown(*probe))
@@ -52,3 +53,21 @@ def test_topics_the_articles_never_cover_are_not_answered_but_chat_is(qa: QA, qu
     a = qa.ask(question)
     assert a.status == status, a.answer
     assert bool(a.citations) == (status == "answered")
+
+
+def test_not_covered_examples_are_distinct_from_the_written_questions(qa: QA) -> None:
+    not_covered = not_covered_questions()
+    assert len(not_covered) >= 300 and len(set(not_covered)) == len(not_covered)
+    written, _ = load_questions(qa.settings.corpus_dir, load_corpus(qa.settings.corpus_dir))
+    assert not {q.strip().lower() for q in not_covered} & {w.question.strip().lower() for w in written}
+
+
+@pytest.mark.parametrize("question", [
+    # Every word is one the articles use, but no article gives an upper age limit.
+    "my mum is 72, is she too old for microneedling",
+    "will my gym membership cover the cost of the sessions",
+])
+def test_questions_like_ones_the_articles_do_not_answer_are_not_answered(qa: QA, question: str) -> None:
+    a = qa.ask(question)
+    assert a.status == "not_found", a.answer
+    assert qa.scope.nearest_margin(question) > qa.scope.t.not_covered_margin

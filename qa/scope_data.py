@@ -1,0 +1,41 @@
+"""Reference data the scope decision compares with (``qa/data/scope/``), embedded by ``qa build``.
+
+- ``topical.txt`` / ``everyday.txt``: words a question may use that the articles never do, as
+  topics the articles cannot cover (medicines, other conditions, body areas, procedures, money,
+  places, food ...) or as everyday chat (run, order, desk, photos, might ...).
+- ``not_covered.jsonl``: questions people ask that the five articles do not answer, one
+  ``{"question", "topic"}`` per line.
+
+All were written from the articles alone, without looking at any evaluation set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+SCOPE_DIR = Path(__file__).resolve().parent / "data" / "scope"
+WORD_LISTS = ("topical", "everyday")
+NOT_COVERED_FILE = "not_covered.jsonl"
+
+
+def word_lists(directory: Path = SCOPE_DIR) -> dict[str, list[str]]:
+    """Each labelled word list (``topical``, ``everyday``): one word or term per line."""
+    return {name: [w.strip() for w in (directory / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+                   if w.strip()]
+            for name in WORD_LISTS}
+
+
+def not_covered_questions(directory: Path = SCOPE_DIR) -> list[str]:
+    """Questions the articles do not answer."""
+    lines = (directory / NOT_COVERED_FILE).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
+
+
+def scope_data_sha256(directory: Path = SCOPE_DIR) -> str:
+    """One checksum over the word lists and the not-covered questions (for the index manifest)."""
+    h = hashlib.sha256()
+    for name in (*(f"{n}.txt" for n in WORD_LISTS), NOT_COVERED_FILE):
+        h.update(name.encode() + b"\0" + (directory / name).read_bytes() + b"\0")
+    return h.hexdigest()
