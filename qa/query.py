@@ -47,6 +47,7 @@ class Query:
     substitutes: set[str] = field(default_factory=set)  # article words standing for unknown ones
     duration: bool = False  # asks how long / how soon: answered by an amount of time
     asked: list[float] | None = None  # per sentence: nearest written question's similarity
+    own_text: str = ""  # the question's own words as ``text`` has them, without a follow-up's context
 
 
 class QueryAnalyzer:
@@ -99,7 +100,7 @@ class QueryAnalyzer:
         return Query(raw=text, text=full_norm, terms=terms + ctx[0], stems=all_stems,
                      expansions=extra, corrections={**ctx[1], **corrections}, unknown=unknown,
                      focus=focus, quantity=bool(_QUANTITY.search(norm)), substitutes=substitutes,
-                     duration=bool(_DURATION.search(norm)))
+                     duration=bool(_DURATION.search(norm)), own_text=norm)
 
     def _terms(self, text: str) -> tuple[list[str], dict[str, str], str]:
         """Content words (spelling corrected), the corrections, and the corrected text."""

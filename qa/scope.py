@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compose import Composer, Composition, Evidence
-from .index import question_text
 from .query import Query
 from .retrieval import Retriever
 from .schema import Turn
@@ -184,13 +183,14 @@ class Scope:
             "strongest_topic": max(topical.values(), default=-1.0),
         }
 
-    def nearest_margin(self, question: str) -> float | None:
+    def nearest_margin(self, q: Query) -> float | None:
         """How much nearer the question is to questions the articles do not answer than to
         questions written for their sentences (mean of the 3 nearest of each); ``None`` without
         both kinds of example. Only the question's own words count, not a follow-up's context."""
         if self._not_covered is None or not len(self._not_covered) or not len(self._written):
             return None
-        vec = self.retriever.data.encoder.encode_cached([question_text(question)])[0]
+        # Usually the vector retrieval already encoded (same text, through the query cache).
+        vec = self.retriever.data.encoder.encode_cached([q.own_text or q.text or q.raw])[0]
         return float(_nearest_mean(vec[None, :], self._not_covered)[0]
                      - _nearest_mean(vec[None, :], self._written)[0])
 
@@ -214,7 +214,7 @@ class Scope:
             return Verdict(False, "not a question about the articles", f)
         if best is None:
             return Verdict(False, "no evidence", f)
-        margin = self.nearest_margin(question)
+        margin = self.nearest_margin(q)
         if margin is not None:
             f["nearest_margin"] = margin
             if margin > self.t.not_covered_margin:

@@ -70,4 +70,4 @@ def test_not_covered_examples_are_distinct_from_the_written_questions(qa: QA) ->
 def test_questions_like_ones_the_articles_do_not_answer_are_not_answered(qa: QA, question: str) -> None:
     a = qa.ask(question)
     assert a.status == "not_found", a.answer
-    assert qa.scope.nearest_margin(question) > qa.scope.t.not_covered_margin
+    assert qa.scope.nearest_margin(qa.retriever.analyse(question)) > qa.scope.t.not_covered_margin
