@@ -47,7 +47,10 @@ class Query:
     substitutes: set[str] = field(default_factory=set)  # article words standing for unknown ones
     duration: bool = False  # asks how long / how soon: answered by an amount of time
     asked: list[float] | None = None  # per sentence: nearest written question's similarity
+    sentence_dense: list[float] | None = None  # per sentence: cosine with ``vector``
     own_text: str = ""  # the question's own words as ``text`` has them, without a follow-up's context
+    # (term -> weight, total weight, expansion -> weight): set once by the sentence scorer.
+    term_weights: tuple[dict[str, float], float, dict[str, float]] | None = None
 
 
 class QueryAnalyzer:

@@ -210,22 +210,24 @@ class SentenceScorer:
         turns, and the share is taken of at least ``LEXICAL_FLOOR`` so that a question
         made only of the corpus's commonest words ("microneedling") cannot fully match.
         """
-        terms = set(q.stems)
-        if not terms:
+        if not q.stems:
             return 0.0
+        if q.term_weights is None:
+            # Once per query: every candidate sentence (~200) is scored against the same terms.
+            weights = {t: self.weight(t) * (FOCUS_WEIGHT if t in q.focus or not q.focus else 1.0)
+                       * (COMMON_WEIGHT if t in COMMON_STEMS else 1.0) for t in set(q.stems)}
+            extra = {t: self.weight(t) for t in set(q.expansions) - q.substitutes}
+            q.term_weights = (weights, max(sum(weights.values()), LEXICAL_FLOOR), extra)
+        weights, total, extra_w = q.term_weights
         stems = self.stems[i]
-
-        def w(t: str) -> float:
-            focus = FOCUS_WEIGHT if t in q.focus or not q.focus else 1.0
-            return self.weight(t) * focus * (COMMON_WEIGHT if t in COMMON_STEMS else 1.0)
-
-        total = max(sum(w(t) for t in terms), LEXICAL_FLOOR)
-        got = sum(w(t) for t in terms if t in stems)
-        got += HEADING_WEIGHT * sum(w(t) for t in terms
-                                    if t not in stems and t in self.heading_stems[i])
-        if q.substitutes & stems:
-            got += max(self.weight(t) for t in q.substitutes & stems) * FOCUS_WEIGHT
-        extra = 0.3 * sum(self.weight(t) for t in set(q.expansions) - q.substitutes if t in stems)
+        got = sum(w for t, w in weights.items() if t in stems)
+        heading = self.heading_stems[i]
+        if heading:
+            got += HEADING_WEIGHT * sum(w for t, w in weights.items() if t not in stems and t in heading)
+        subs = q.substitutes & stems
+        if subs:
+            got += max(self.weight(t) for t in subs) * FOCUS_WEIGHT
+        extra = 0.3 * sum(w for t, w in extra_w.items() if t in stems)
         return min(1.0, (got + extra) / total)
 
     def asked(self, q: Query) -> list[float] | None:
@@ -242,7 +244,9 @@ class SentenceScorer:
 
     def dense(self, q: Query, i: int) -> float:
         assert q.vector is not None
-        return float(self.data.sentence_vectors[i] @ q.vector)
+        if q.sentence_dense is None:  # one product for every sentence, read ~200 times
+            q.sentence_dense = (self.data.sentence_vectors @ q.vector).tolist()
+        return q.sentence_dense[i]
 
     def score(self, q: Query, i: int) -> float:
         """The sentence's score for the question (``parts`` gives its ingredients too)."""

@@ -319,7 +319,35 @@ def reading_text(text: str) -> str:
     return _FINE.sub(" ", _NEGATED.sub(" ", normalize(text)))
 
 
-def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None) -> Triage:
+@dataclass(frozen=True)
+class Reading:
+    """A message as triage reads it before any reading by meaning."""
+
+    concerns: tuple[str, ...]  # found by pattern
+    live: str  # the text left to read by meaning ("" when there is none)
+
+
+def read(text: str) -> Reading:
+    """Triage's pattern reading of a message, and the live text a meaning reading would take.
+
+    A general question or a finished story needs no reading by meaning, whatever it
+    describes (``live`` is then empty); nor does a message whose patterns already found a
+    concern.
+    """
+    norm = reading_text(text)
+    if _HYPOTHETICAL.search(norm) is not None and not _PRESENT.search(_CONDITIONAL.sub(" ", norm)):
+        return Reading((), "")
+    live = live_text(norm)
+    if not live.strip():
+        return Reading((), "")
+    concerns = tuple(k for k, pats in _COMPILED.items() if any(p.search(live) for p in pats))
+    concerns += tuple(k for k, topic, sign in _PERSISTING
+                      if k not in concerns and topic.search(live) and sign.search(live))
+    return Reading(concerns, "" if concerns else live)
+
+
+def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None,
+           reading: Reading | None = None) -> Triage:
     """Flag a message that describes symptoms needing a clinician now.
 
     Symptoms are found by pattern, then by ``symptoms`` (the concerns a normalised
@@ -327,21 +355,12 @@ def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None) 
     lists. A symptom counts unless the message is plainly a general or hypothetical
     question ("can it cause an infection?", "what if I get a fever?") with no sign that
     it is happening now, or the symptom is over, long past or someone else's story
-    (``live_text``).
+    (``live_text``). ``reading`` is ``read(text)`` when the caller has it already.
     """
-    norm = reading_text(text)
-    # Checked before reading by meaning: a general question or a finished story needs no
-    # encoder pass, whatever it describes.
-    if _HYPOTHETICAL.search(norm) is not None and not _PRESENT.search(_CONDITIONAL.sub(" ", norm)):
-        return Triage(False)
-    live = live_text(norm)
-    if not live.strip():
-        return Triage(False)
-    concerns = tuple(k for k, pats in _COMPILED.items() if any(p.search(live) for p in pats))
-    concerns += tuple(k for k, topic, sign in _PERSISTING
-                      if k not in concerns and topic.search(live) and sign.search(live))
-    if not concerns and symptoms is not None:
-        concerns = symptoms(live)
+    r = reading or read(text)
+    concerns = r.concerns
+    if not concerns and r.live and symptoms is not None:
+        concerns = symptoms(r.live)
     return Triage(bool(concerns), concerns)
 
 

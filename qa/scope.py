@@ -165,7 +165,9 @@ class Scope:
         words = list(dict.fromkeys(q.unknown))[:MAX_SCORED_WORDS]
         if not words:
             return {}
-        vecs = self.retriever.data.encoder.encode(words)
+        encoder = self.retriever.data.encoder
+        # Through the query cache: the same chat words ("honestly", "desk") recur across questions.
+        vecs = getattr(encoder, "encode_cached", encoder.encode)(words)
         scores = (vecs @ self._topical.T).max(1) - (vecs @ self._everyday.T).max(1)
         if self._topical_words is not None and self._everyday_words is not None:
             scores = (scores + _nearest_mean(vecs, self._topical_words)

@@ -247,16 +247,22 @@ class SymptomModel:
             self._ex_ordinary = np.vstack([self._ordinary, examples.vectors[~is_urgent]])
             self._ex_labels += [label for label in examples.labels if label]
 
+    @staticmethod
+    def texts(text: str) -> list[str]:
+        """What ``concerns`` encodes for a message: it and its sentences (none if too short)."""
+        return [text, *message_parts(text)] if len(text.split()) >= MIN_WORDS else []
+
     def concerns(self, text: str) -> tuple[str, ...]:
         """The concern a message describes by meaning, or ``()``.
 
         Vectors go through the encoder's query cache when it has one: the retriever has
         usually encoded the same text already, and greetings ("thanks.") repeat.
         """
-        if len(text.split()) < MIN_WORDS:
+        texts = self.texts(text)
+        if not texts:
             return ()
         encode = getattr(self.encoder, "encode_cached", self.encoder.encode)
-        vecs = encode([text, *message_parts(text)])
+        vecs = encode(texts)
         near, margin = _nearest(vecs, self._ex_urgent, self._ex_ordinary, self._ex_labels, EXAMPLE_FLOOR)
         coarse, _ = _nearest(vecs, self._urgent, self._ordinary, self.labels, self.floor)
         if near.margin > EXAMPLE_MARGIN:
