@@ -1,11 +1,13 @@
 """Is the question covered by the articles? Also: follow-ups and personal decisions.
 
-The decision comes from the evidence itself: how much of the question's meaning
-(its key terms, weighted by rarity) the best sentences contain, how close they
-are in meaning, and whether the question leans on words the articles never use.
-Requests that are not questions about the articles (write code, ignore your
-instructions, pretend to be a doctor) are out of scope whatever they mention.
-Thresholds are calibrated on tests/data/dev.jsonl; docs/decisions.md has the figures.
+The decision comes from the evidence and from labelled examples: whether the question
+is nearer questions the articles do not answer (qa/data/scope/not_covered.jsonl) or
+the questions written for their sentences (corpus/questions/); whether it leans on
+words the articles never use that read as topics rather than chat; and whether the
+best sentences are close to it at all. Requests that are not questions about the
+articles (write code, ignore your instructions, pretend to be a doctor) are out of
+scope whatever they mention. Thresholds are calibrated on the tuning splits;
+docs/decisions.md has the figures.
 """
 
 from __future__ import annotations
@@ -192,7 +194,8 @@ class Scope:
         if self._not_covered is None or not len(self._not_covered) or not len(self._written):
             return None
         # Usually the vector retrieval already encoded (same text, through the query cache).
-        vec = self.retriever.data.encoder.encode_cached([q.own_text or q.text or q.raw])[0]
+        encoder = self.retriever.data.encoder
+        vec = getattr(encoder, "encode_cached", encoder.encode)([q.own_text or q.text or q.raw])[0]
         return float(_nearest_mean(vec[None, :], self._not_covered)[0]
                      - _nearest_mean(vec[None, :], self._written)[0])
 
