@@ -248,6 +248,8 @@ _HYPOTHETICAL = re.compile(
     r"|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b|\bheard (it|that|about|of)\b"
     r"|^is [^.?!]{0,30}\bsafe\b|\bwhat (should|do|would|can) (i|we|you|u) do (if|when)\b"
     r"|\b(is|will) (this|it|that) (going to|gonna) (be|hurt|feel|sting)\b"
+    r"|\b(am i|will i|are we|will we) (going to|gonna) (be|look|come out|bleed|feel|see)\b"
+    r"|^how \w+ will (my|it|i|the)\b"
     r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.

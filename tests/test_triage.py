@@ -19,14 +19,14 @@ from qa.symptoms import EXAMPLES_DIR, SymptomModel
 
 DATA = Path(__file__).parent / "data"
 CATEGORIES = {True: {"infection", "allergy", "bleeding", "pain", "eye", "emergency", "skin_dying"},
-              False: {"normal_recovery", "general_question", "past_or_other"}}
+              False: {"normal_recovery", "general_question", "past_or_other", "cosmetic_description"}}
 
 
 def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8")]
+TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9")]
 SETS = [*TUNING, DATA / "triage_test.jsonl"]
 
 
