@@ -257,7 +257,7 @@ _HYPOTHETICAL = re.compile(
 _NEGATED = re.compile(
     r"\b(no|not|never|without|nor|doesn'?t|don'?t|didn'?t|isn'?t|wasn'?t|aren'?t|haven'?t|hasn'?t)"
     r"(?! (stop|stopping|slow|slowing|responding|breathing|able|getting|improving|settling|going|healing|"
-    r"letting|clotting|easing|working|waking|better)\b)"
+    r"letting|clotting|easing|working|waking|better|know|recogni[sz]e|remember|respond)\b)"
     r"( (a|any|really|even|too|very|that|so|the|get|got|have|had|feel|been|means|at all))?( \w+)"
     r"( (or|and|nor) \w+)?")
 # "vision fine", "breathing is ok": a symptom said to be absent the other way round.
