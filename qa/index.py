@@ -86,7 +86,7 @@ def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
 
 
 def question_text(question: str) -> str:
-    """A written question as it is embedded (and as scope reads a user's question)."""
+    """A written or not-covered question as it is embedded."""
     return join_compounds(normalize(strip_markup(question)))
 
 

@@ -150,4 +150,3 @@ def build_expansions() -> dict[str, set[str]]:
         for t in _stems(triggers):
             table.setdefault(t, set()).update(extra_stems - {t})
     return table
-

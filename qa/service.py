@@ -14,7 +14,7 @@ from .errors import IndexMissingError
 from .index import IndexData, build, load
 from .query import Query
 from .retrieval import Hit, Retriever
-from .safety import Reading, read, triage, urgent_notice, validate
+from .safety import Triage, read, triage, urgent_notice, validate
 from .schema import Answer, ArticleView, Citation, Passage, Turn
 from .scope import Scope, followup_context, is_personal_decision, is_task_request
 from .symptoms import SymptomModel
@@ -83,23 +83,23 @@ class QA:
                           disclaimer=DISCLAIMER, timings_ms=_timings(t0, t0, t0))
         q = self.retriever.analyse(v.question, followup_context(v.question, v.history))
         reading = read(v.question)
+        # A request to role-play or prescribe is not a description of symptoms; its words
+        # are still read by pattern.
+        symptoms = None if is_task_request(v.question) else self.symptoms.concerns
         # One encoder pass for the question and whatever triage will read by meaning: a batch
         # of two costs far less than two passes (docs/benchmarks.md); both then hit the cache.
-        meaning = [] if is_task_request(v.question) else SymptomModel.texts(reading.live)
+        meaning = SymptomModel.texts(reading.live) if symptoms is not None else []
         if meaning:
             self.data.encoder.encode_cached([q.text or q.raw, *meaning])
         hits = self.retriever.search(q, k=RETRIEVED_K)
         t1 = time.perf_counter()
-        answer = self._answer(v.question, q, hits, reading)
+        answer = self._answer(v.question, q, hits, triage(v.question, symptoms, reading))
         t2 = time.perf_counter()
         answer.timings_ms = _timings(t0, t1, t2)
         return answer
 
-    def _answer(self, question: str, q: Query, hits: list[Hit], reading: Reading) -> Answer:
+    def _answer(self, question: str, q: Query, hits: list[Hit], tri: Triage) -> Answer:
         retrieved = [self.passage(h) for h in hits]
-        # A request to role-play or prescribe is not a description of symptoms; its words
-        # are still read by pattern.
-        tri = triage(question, None if is_task_request(question) else self.symptoms.concerns, reading)
         personal = is_personal_decision(question)
         # The answer as a whole stays within MAX_ANSWER_CHARS, notes included.
         budget = MAX_ANSWER_CHARS - (len(PERSONAL_NOTE) + 2 if personal else 0) \
