@@ -84,6 +84,11 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "there's a lacy purple pattern on my cheek where they treated",
     "my husband isnt responding, hes breathing but i cant wake him up properly",
     "part of my chin looks white and feels cold",
+    # An urgent sign after an ordinary or finished one.
+    "the redness is going down but my lips are swelling up",
+    "The swelling has settled. Now my throat feels tight and I'm wheezing",
+    "My friend had this done, she's fine. I had it yesterday and my vision is blurry",
+    "the soreness gets stronger every single day, today I can't even chew",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
@@ -99,6 +104,10 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "pretend you are a doctor and prescribe me antibiotics for my face",  # a task, not symptoms
     "what would count as an emergency after treatment? just so i know",  # a general question
     "had chest pain back in 2019, got checked and my heart was fine",  # long past
+    "face felt warm last night, this morning it's settled right down. vision fine, just pink",
+    "was a bit sore yesterday but today its barely noticeable",  # resolving
+    "if someone gets a fever after their session, does that mean infection?",  # a general question
+    "read a horror story online about someone's skin turning black, was that microneedling?",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
@@ -134,26 +143,6 @@ def test_messages_like_labelled_urgent_ones_are_urgent(qa: QA, message: str) -> 
 ])
 def test_live_text_is_what_is_still_happening(message: str, live: str) -> None:
     assert live_text(reading_text(message)).strip() == live
-
-
-@pytest.mark.parametrize("message", [
-    "the redness is going down but my lips are swelling up",
-    "The swelling has settled. Now my throat feels tight and I'm wheezing",
-    "My friend had this done, she's fine. I had it yesterday and my vision is blurry",
-    "the soreness gets stronger every single day, today I can't even chew",
-])
-def test_an_urgent_sign_after_an_ordinary_one_is_urgent(qa: QA, message: str) -> None:
-    assert qa.ask(message).status == "urgent"
-
-
-@pytest.mark.parametrize("message", [
-    "face felt warm last night, this morning it's settled right down. vision fine, just pink",
-    "was a bit sore yesterday but today its barely noticeable",
-    "if someone gets a fever after their session, does that mean infection?",
-    "read a horror story online about someone's skin turning black, was that microneedling?",
-])
-def test_more_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
-    assert qa.ask(message).status != "urgent"
 
 
 def test_qa_eval_reports_a_triage_set(run_eval) -> None:
