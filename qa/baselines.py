@@ -1,8 +1,9 @@
 """The naive pipelines our evaluation and benchmark compare against.
 
-Fixed 500-character windows (cut at a space), ranked either by the same MiniLM
-model alone (FAISS inner product) or by plain BM25 alone — what a first attempt
-at this product would do.
+Fixed 500-character windows (cut at a space), ranked either by the configured
+MiniLM model as it ships (FAISS inner product; not the copy ``qa build`` adapts
+to the written questions) or by plain BM25 alone — what a first attempt at this
+product would do.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from .embedding import Encoder
     from .service import QA
 
 NAIVE_CHARS = 500
@@ -41,7 +43,12 @@ class NaiveBaselines:
         import faiss
 
         self.k = k
-        self.encoder = qa.data.encoder
+        model = qa.data.manifest["model"]
+        self.encoder: Encoder = qa.data.encoder
+        if model.get("adapted", {}).get("key"):
+            from .embedding import SentenceTransformerEncoder
+
+            self.encoder = SentenceTransformerEncoder(model["source"])
         self.chunks = [c for d in qa.data.documents.values() for c in naive_chunks(d.text)]
         vecs = self.encoder.encode(self.chunks)
         self.index = faiss.IndexFlatIP(vecs.shape[1])

@@ -15,8 +15,8 @@ DEFAULT_CORPUS_DIR = ROOT / "corpus"
 DEFAULT_INDEX_DIR = ROOT / "index"
 
 # Bumped whenever the on-disk layout or the meaning of a stored field changes.
-INDEX_FORMAT_VERSION = 4  # 2: labelled triage messages; 3: scope word lists; 4: written and
-# not-covered questions (questions.npz, scope.npz)
+INDEX_FORMAT_VERSION = 5  # 2: labelled triage messages; 3: scope word lists; 4: written and
+# not-covered questions (questions.npz, scope.npz); 5: the model adapted to the written questions
 
 DISCLAIMER = (
     "This is an automated assistant that gives general information drawn only from five "
@@ -67,6 +67,30 @@ class ChunkerSettings:
 
 
 @dataclass(frozen=True)
+class AdaptSettings:
+    """How ``qa build`` fine-tunes the model on the written questions (qa/adapt.py); recorded in
+    the manifest. ``epochs = 0`` (or ``QA_ADAPT=0``) keeps the configured model as it is.
+    """
+
+    epochs: int = 2
+    learning_rate: float = 3e-5
+    batch_size: int = 32
+    scale: float = 20.0  # cosine similarities are multiplied by this before the softmax
+    seed: int = 0
+    version: int = 1
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def default_adapt_settings() -> AdaptSettings:
+    """The adaptation settings, with ``QA_ADAPT=0`` turning adaptation off."""
+    if os.environ.get("QA_ADAPT", "1").strip().lower() in ("0", "false", "no", "off"):
+        return AdaptSettings(epochs=0)
+    return AdaptSettings()
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where things live and which model embeds them."""
 
@@ -76,3 +100,4 @@ class Settings:
         default_factory=lambda: Path(os.environ.get("QA_INDEX_DIR", DEFAULT_INDEX_DIR)))
     model: str = field(default_factory=default_model)
     chunker: ChunkerSettings = field(default_factory=ChunkerSettings)
+    adapt: AdaptSettings = field(default_factory=default_adapt_settings)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import store
+from .adapt import adapted_model, training_pairs
 from .chunking import Chunk, Sentence, chunk_document
 from .config import INDEX_FORMAT_VERSION, Settings, model_id
 from .corpus import (
@@ -79,6 +80,7 @@ def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
         corpus={d.file: d.sha256 for d in corpus.documents},
         metadata_sha256=file_sha256(meta_bytes),
         chunker=settings.chunker.to_dict(),
+        adapt=settings.adapt.to_dict(),
         triage_sha256=examples_sha256(EXAMPLES_DIR),
         scope_sha256=scope_data_sha256(SCOPE_DIR),
         questions_sha256=questions_sha256(settings.corpus_dir),
@@ -150,8 +152,14 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
 
         from .embedding import SentenceTransformerEncoder
 
-        print(f"Loading embedding model {model_id(settings.model)} ...", file=sys.stderr)
-        encoder = SentenceTransformerEncoder(settings.model)
+        written, warnings = load_questions(settings.corpus_dir, corpus)
+        for w in warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        embed_with, adapted = adapted_model(settings.model, training_pairs(written, corpus), settings.adapt,
+                                            progress=progress)
+        print(f"Loading embedding model {model_id(settings.model)}"
+              f"{' (adapted)' if adapted else ''} ...", file=sys.stderr)
+        encoder = SentenceTransformerEncoder(embed_with)
         print(f"Embedding {len(chunks)} passages and {len(sentences)} sentences ...", file=sys.stderr)
         chunk_vecs = encoder.encode([index_text(c) for c in chunks], progress=progress)
         sent_vecs = encoder.encode([s.text for s in sentences], progress=progress)
@@ -164,9 +172,6 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
               file=sys.stderr)
         scope_vecs = {name: encoder.encode(ts, progress=progress).astype(np.float32)
                       for name, ts in scope_texts.items()}
-        written, warnings = load_questions(settings.corpus_dir, corpus)
-        for w in warnings:
-            print(f"warning: {w}", file=sys.stderr)
         q_texts, q_rows = question_rows(written, sentences)
         print(f"Embedding {len(written)} written questions ...", file=sys.stderr)
         q_vecs = encoder.encode(q_texts, progress=progress) if q_texts else np.zeros((0, encoder.dim))
@@ -202,7 +207,8 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "model": {"id": expected.model_id, "source": settings.model, "dimension": encoder.dim,
                           "max_seq_length": encoder.max_seq_length, "normalized": True,
-                          "query_encoder": "onnxruntime"},
+                          "query_encoder": "onnxruntime",
+                          "adapted": {**expected.adapt, "key": adapted}},
                 "corpus": {
                     "files": {d.file: {"doc_id": d.id, "sha256": d.sha256,
                                        "original_file": d.original_file}

@@ -146,6 +146,7 @@ class Expected:
     corpus: dict[str, str]  # file name -> sha256
     metadata_sha256: str
     chunker: dict[str, int]
+    adapt: dict[str, float | int]  # how the model was fine-tuned on the written questions
     triage_sha256: str  # the labelled messages urgent triage compares with (qa/data/triage/)
     scope_sha256: str  # the word lists and not-covered questions scope compares with (qa/data/scope/)
     questions_sha256: str  # the written questions beside the articles (corpus/questions/)
@@ -188,6 +189,7 @@ def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
         built_corpus = {f: e["sha256"] for f, e in manifest["corpus"]["files"].items()}
         built_meta = manifest["corpus"]["metadata_sha256"]
         built_chunker = manifest["chunker"]
+        built_adapt = {k: v for k, v in manifest["model"]["adapted"].items() if k != "key"}
         built_data = {field: manifest[section][key] for section, key, field, _ in _EMBEDDED_DATA}
         dimension = manifest["model"]["dimension"]
     except (KeyError, TypeError, AttributeError):
@@ -216,6 +218,9 @@ def check_manifest(manifest: dict[str, Any], expected: Expected) -> None:
                               f"run `{BUILD_CMD}`.")
     if built_chunker != expected.chunker:
         raise IndexStaleError(f"The chunker settings changed since the index was built; "
+                              f"run `{BUILD_CMD}`.")
+    if built_adapt != expected.adapt:
+        raise IndexStaleError(f"The model adaptation settings changed since the index was built; "
                               f"run `{BUILD_CMD}`.")
     for _, _, field, what in _EMBEDDED_DATA:
         if built_data[field] != getattr(expected, field):

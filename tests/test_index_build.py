@@ -71,6 +71,8 @@ def test_manifest_records_what_the_index_was_built_from(built_index: Path, setti
     assert m["corpus"]["metadata_sha256"] == _sha256(settings.corpus_dir / "metadata.json")
     assert m["chunker"] == settings.chunker.to_dict()
     assert m["chunker"]["max_chars"] <= 800
+    adapted = dict(m["model"]["adapted"])
+    assert len(adapted.pop("key")) == 16 and adapted == settings.adapt.to_dict()
     datetime.strptime(m["created_at"], "%Y-%m-%dT%H:%M:%S%z")  # a real timestamp
 
 
@@ -215,6 +217,12 @@ def test_changed_chunker_settings_make_the_index_stale(workspace: Settings) -> N
     chunker = replace(workspace.chunker, target_chars=workspace.chunker.target_chars + 1)
     other = replace(workspace, chunker=chunker)
     with pytest.raises(IndexStaleError, match=r"chunker.*`qa build`"):
+        qa_index.load(other)
+
+
+def test_changed_adaptation_settings_make_the_index_stale(workspace: Settings) -> None:
+    other = replace(workspace, adapt=replace(workspace.adapt, epochs=workspace.adapt.epochs + 1))
+    with pytest.raises(IndexStaleError, match=r"adaptation settings changed.*`qa build`"):
         qa_index.load(other)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from qa import QA
+from qa.adapt import cache_dir
 from qa.config import ROOT
 from qa.index import index_text
 from qa.retrieval import Retriever
@@ -22,10 +23,11 @@ HEAVY = {"torch", "sentence_transformers", "gradio", "transformers"}
 
 @pytest.fixture(scope="module")
 def st_model(qa: QA):  # type: ignore[no-untyped-def]
-    """The build-time encoder, loaded once for this module."""
+    """The build-time encoder (the model as adapted by the build), loaded once for this module."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(qa.settings.model, device="cpu")
+    key = qa.data.manifest["model"]["adapted"]["key"]
+    return SentenceTransformer(str(cache_dir() / key) if key else qa.settings.model, device="cpu")
 
 
 def _dev_questions() -> list[str]:

@@ -121,10 +121,15 @@ def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
 ])
 def test_messages_like_labelled_urgent_ones_are_urgent(qa: QA, message: str) -> None:
     norm = reading_text(message)
-    assert not triage(message).urgent  # no pattern knows these words...
-    assert not SymptomModel(qa.data.encoder).concerns(norm)  # ...nor do the descriptions...
-    assert qa.symptoms.concerns(norm)  # ...the labelled messages do
+    assert not triage(message).urgent  # no pattern knows these words; reading by meaning does
+    assert qa.symptoms.concerns(norm)
     assert qa.ask(message).status == "urgent"
+
+
+def test_labelled_messages_catch_what_the_descriptions_miss(qa: QA) -> None:
+    norm = reading_text("it keeps starting up again every time i think it's done, all evening now")
+    assert not SymptomModel(qa.data.encoder).concerns(norm)  # the descriptions alone miss it
+    assert qa.symptoms.concerns(norm) == ("bleeding that will not stop",)
 
 
 @pytest.mark.parametrize(("message", "live"), [
