@@ -72,12 +72,13 @@ def _batches(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[lis
 def _train(model: str, pairs: list[tuple[str, str]], settings: AdaptSettings, out: Path,
            progress: bool) -> None:
     import torch
-    from sentence_transformers import SentenceTransformer
     from tqdm import tqdm
+
+    from .embedding import SentenceTransformerEncoder
 
     rng = random.Random(settings.seed)
     torch.manual_seed(settings.seed)
-    net = SentenceTransformer(model, device="cpu")
+    net = SentenceTransformerEncoder(model).model  # a model that will not load is one clear sentence
     opt = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate)
     epochs = [_batches(pairs, settings.batch_size, rng) for _ in range(settings.epochs)]
     net.train()

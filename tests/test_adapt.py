@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +13,7 @@ import pytest
 
 from qa import QA, adapt
 from qa.baselines import NaiveBaselines
-from qa.config import AdaptSettings, Settings, default_adapt_settings
+from qa.config import ROOT, AdaptSettings, Settings, default_adapt_settings
 from qa.corpus import load_corpus, load_questions
 from qa.embedding import SentenceTransformerEncoder
 
@@ -94,3 +97,14 @@ def test_the_index_embeds_with_the_adapted_model_and_the_baseline_with_the_shipp
     assert float(np.min(np.sum(shipped * ours, axis=1))) < 0.99  # the build changed the weights
     baseline = NaiveBaselines(qa).encoder.encode(texts)
     assert np.allclose(baseline, shipped, atol=1e-5)
+
+
+def test_a_model_that_will_not_load_is_one_sentence_and_leaves_no_cache(tmp_path: Path) -> None:
+    env = {**os.environ, "QA_MODEL": str(tmp_path / "no-such-model"), "QA_INDEX_DIR": str(tmp_path / "index"),
+           "QA_CACHE_DIR": str(tmp_path / "cache")}
+    run = subprocess.run([sys.executable, "-m", "qa", "build"], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert "error: Could not load the embedding model" in run.stderr and "set QA_MODEL" in run.stderr
+    assert list((tmp_path / "cache" / "adapted").iterdir()) == []
