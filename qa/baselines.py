@@ -38,17 +38,21 @@ def naive_chunks(text: str, size: int = NAIVE_CHARS) -> list[str]:
 class NaiveBaselines:
     """Dense-only and BM25-only rankers over naive chunks of the same corpus."""
 
-    def __init__(self, qa: QA, k: int = 10):
+    def __init__(self, qa: QA, k: int = 10, encoder: Encoder | None = None):
+        """``encoder`` defaults to the configured model as it ships; a benchmark timing the
+        pipeline may pass the index's ONNX encoder (same network, same cost)."""
         import bm25s
         import faiss
 
         self.k = k
         model = qa.data.manifest["model"]
-        self.encoder: Encoder = qa.data.encoder
-        if model.get("adapted", {}).get("key"):
-            from .embedding import SentenceTransformerEncoder
+        if encoder is None:
+            encoder = qa.data.encoder
+            if model.get("adapted", {}).get("key"):
+                from .embedding import SentenceTransformerEncoder
 
-            self.encoder = SentenceTransformerEncoder(model["source"])
+                encoder = SentenceTransformerEncoder(model["source"])
+        self.encoder: Encoder = encoder
         self.chunks = [c for d in qa.data.documents.values() for c in naive_chunks(d.text)]
         vecs = self.encoder.encode(self.chunks)
         self.index = faiss.IndexFlatIP(vecs.shape[1])
