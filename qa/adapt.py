@@ -26,6 +26,7 @@ from .config import ROOT, AdaptSettings, model_id
 from .corpus import Corpus, WrittenQuestion
 
 DONE_FILE = "adapted.json"  # written last: a cached folder without it is unfinished
+Pair = tuple[str, str]  # (question as embedded, verbatim answering span)
 
 
 def cache_dir() -> Path:
@@ -33,7 +34,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("QA_CACHE_DIR", ROOT / ".cache")) / "adapted"
 
 
-def training_pairs(questions: list[WrittenQuestion], corpus: Corpus) -> list[tuple[str, str]]:
+def training_pairs(questions: list[WrittenQuestion], corpus: Corpus) -> list[Pair]:
     """(question as embedded, verbatim answering span) for every written question."""
     from .index import question_text  # the build's own normalisation of a written question
 
@@ -41,16 +42,13 @@ def training_pairs(questions: list[WrittenQuestion], corpus: Corpus) -> list[tup
     return [(question_text(q.question), docs[q.doc_id].text[q.start:q.end]) for q in questions]
 
 
-def adaptation_key(model: str, settings: AdaptSettings, pairs: list[tuple[str, str]]) -> str:
+def adaptation_key(model: str, settings: AdaptSettings, pairs: list[Pair]) -> str:
     """A checksum of everything the adapted weights depend on."""
     h = hashlib.sha256()
     h.update(json.dumps([model_id(model), settings.to_dict()], sort_keys=True).encode())
     for q, s in pairs:
         h.update(f"{q}\x1f{s}\x1e".encode())
     return h.hexdigest()[:16]
-
-
-Pair = tuple[str, str]  # (question, answering span)
 
 
 def _batches(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[list[Pair]]:
@@ -69,7 +67,7 @@ def _batches(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[lis
     return [b for b in batches if len(b) > 1]
 
 
-def _train(model: str, pairs: list[tuple[str, str]], settings: AdaptSettings, out: Path,
+def _train(model: str, pairs: list[Pair], settings: AdaptSettings, out: Path,
            progress: bool) -> None:
     import torch
     from tqdm import tqdm
@@ -103,7 +101,7 @@ def _train(model: str, pairs: list[tuple[str, str]], settings: AdaptSettings, ou
     net.save(str(out))
 
 
-def adapted_model(model: str, pairs: list[tuple[str, str]], settings: AdaptSettings,
+def adapted_model(model: str, pairs: list[Pair], settings: AdaptSettings,
                   progress: bool = True) -> tuple[str, str | None]:
     """The model to embed with, and its adaptation key (None when adaptation is off).
 
