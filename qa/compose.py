@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from .chunking import Chunk, Sentence
 from .index import IndexData
@@ -92,6 +93,30 @@ def _quote(e: Evidence) -> str:
     return e.sentence.text.lstrip("•").strip()
 
 
+# A sentence that only announces what follows ("… goes by several different names.") or whose
+# next sentence spells it out ("These include …", "This includes …", "Sometimes …") is no answer
+# on its own: the next sentence of the same paragraph is quoted with it.
+_ANNOUNCES = re.compile(
+    r"\b(?:several|various|a number of|a few|many|different|following|some)\s+(?:\w+\s+){0,2}"
+    r"(?:names|ways|benefits|types|options|steps|factors|reasons|things|tips|instructions|kinds|forms|"
+    r"methods|advantages|techniques|guidelines|precautions|effects|risks)\W*$", re.IGNORECASE)
+_SPELLS_OUT = re.compile(r"^(?:(?:this|these|they)\s+includes?|for example|for instance|sometimes|namely)\b",
+                         re.IGNORECASE)
+
+
+def continuations(sentences: list[Sentence], chunks: list[Chunk],
+                  sentence_chunks: list[list[int]]) -> dict[int, int]:
+    """Sentence index -> the next sentence that completes it (same paragraph and passages)."""
+    out: dict[int, int] = {}
+    for i, (s, n) in enumerate(pairwise(sentences)):
+        if (s.kind == "body" and n.kind == "body" and n.doc_id == s.doc_id and n.block == s.block
+                and not s.text.rstrip().endswith(":")
+                and (_ANNOUNCES.search(s.text.strip()) or _SPELLS_OUT.match(n.text.strip()))
+                and all(chunks[c].start <= n.start and n.end <= chunks[c].end for c in sentence_chunks[i])):
+            out[i] = i + 1
+    return out
+
+
 class Composer:
     """Turns retrieved passages into an extractive, cited answer."""
 
@@ -101,6 +126,7 @@ class Composer:
         self.scorer = scorer
         self.w = weights or ComposeWeights()
         self.titles = {d.id: d.title for d in data.documents.values()}
+        self.completed_by = continuations(data.sentences, data.chunks, data.sentence_chunks)
 
     def term_weight(self, stem: str) -> float:
         return self.scorer.weight(stem)
@@ -226,20 +252,32 @@ class Composer:
             order.setdefault(g[0].sentence.doc_id, len(order))
         groups.sort(key=lambda g: (order[g[0].sentence.doc_id], g[0].sentence.start))
         differ = len(order) > 1 and self.differ(q, groups)
+        chosen = {e.idx for g in groups for e in g}
         lines: list[str] = []
         if differ:
             lines.append("The articles differ on this:")
             for g in groups:
                 for e in g:
-                    lines.append(f"- *{self.titles[e.sentence.doc_id]}*: {_quote(e)} {marker(e)}"
+                    lines.append(f"- *{self.titles[e.sentence.doc_id]}*: {self.quote(e, chosen)} {marker(e)}"
                                  + self.list_items(e, indent="  "))
         else:
             for g in groups:
                 marks = "".join(marker(e) for e in g)
-                lines.append(f"{_quote(g[0])} {marks}" + self.list_items(g[0]))
+                lines.append(f"{self.quote(g[0], chosen)} {marks}" + self.list_items(g[0]))
         text = ("\n" if differ else "\n\n").join(lines)
         evidence = [e for g in groups for e in g]
         return Composition(text, cited, evidence, differ)
+
+    def quote(self, e: Evidence, chosen: set[int]) -> str:
+        """The sentence as quoted, with the next one when it only announces it (``continuations``).
+
+        Both are verbatim and in every passage that holds the first, so one ``[n]`` cites both.
+        """
+        nxt = self.completed_by.get(e.idx)
+        if nxt is None or nxt in chosen:
+            return _quote(e)
+        text = self.data.documents[e.sentence.doc_id].text
+        return text[e.sentence.start:self.data.sentences[nxt].end].lstrip("•").strip()  # verbatim span
 
     def list_items(self, e: Evidence, indent: str = "") -> str:
         """The bullet items a sentence ending in ':' introduces, from the same passage.

@@ -53,6 +53,20 @@ def test_answered_quotes_verbatim_sentences_from_the_cited_passages(qa: QA) -> N
         assert any(sentence in d["citations"][n - 1]["text"] for n in marks), sentence
 
 
+@pytest.mark.parametrize(("question", "announced", "spelled_out"), [
+    ("what other names is microneedling known by", "goes by several different names",
+     "collagen induction therapy"),
+    ("what are the risks of micro needling", "potential risks and side effects",
+     "These include temporary redness"),
+])
+def test_a_sentence_that_only_announces_comes_with_the_one_that_says_it(
+        qa: QA, question: str, announced: str, spelled_out: str) -> None:
+    d = check_contract(qa, qa.ask(question))
+    line = next(s for s, _ in answer_sentences(d) if announced in s)
+    assert spelled_out in line  # on the same line, under the same citation
+    assert any(line in d["citations"][n - 1]["text"] for n in dict(answer_sentences(d))[line])
+
+
 def test_articles_that_differ_are_shown_per_article(qa: QA) -> None:
     d = check_contract(qa, qa.ask("Can I have microneedling if I have a history of keloid scars?"))
     assert d["status"] == "answered"
