@@ -104,17 +104,12 @@ _SPELLS_OUT = re.compile(r"^(?:(?:this|these|they)\s+includes?|for example|for i
                          re.IGNORECASE)
 
 
-def continuations(sentences: list[Sentence], chunks: list[Chunk],
-                  sentence_chunks: list[list[int]]) -> dict[int, int]:
-    """Sentence index -> the next sentence that completes it (same paragraph and passages)."""
-    out: dict[int, int] = {}
-    for i, (s, n) in enumerate(pairwise(sentences)):
-        if (s.kind == "body" and n.kind == "body" and n.doc_id == s.doc_id and n.block == s.block
-                and not s.text.rstrip().endswith(":")
-                and (_ANNOUNCES.search(s.text.strip()) or _SPELLS_OUT.match(n.text.strip()))
-                and all(chunks[c].start <= n.start and n.end <= chunks[c].end for c in sentence_chunks[i])):
-            out[i] = i + 1
-    return out
+def announcements(sentences: list[Sentence]) -> set[int]:
+    """Indices of sentences the next sentence of the same paragraph completes."""
+    return {i for i, (s, n) in enumerate(pairwise(sentences))
+            if s.kind == "body" and n.kind == "body" and n.doc_id == s.doc_id and n.block == s.block
+            and not s.text.rstrip().endswith(":")
+            and (_ANNOUNCES.search(s.text.strip()) or _SPELLS_OUT.match(n.text.strip()))}
 
 
 class Composer:
@@ -126,7 +121,7 @@ class Composer:
         self.scorer = scorer
         self.w = weights or ComposeWeights()
         self.titles = {d.id: d.title for d in data.documents.values()}
-        self.completed_by = continuations(data.sentences, data.chunks, data.sentence_chunks)
+        self.announces = announcements(data.sentences)
 
     def term_weight(self, stem: str) -> float:
         return self.scorer.weight(stem)
@@ -269,15 +264,19 @@ class Composer:
         return Composition(text, cited, evidence, differ)
 
     def quote(self, e: Evidence, chosen: set[int]) -> str:
-        """The sentence as quoted, with the next one when it only announces it (``continuations``).
-
-        Both are verbatim and in every passage that holds the first, so one ``[n]`` cites both.
+        """The sentence as quoted, joined with its partner when one only announces the other
+        (``announcements``): "goes by several names" needs the names, "These include …" needs
+        what "these" are. The pair is one verbatim span of the cited passage, under one ``[n]``.
         """
-        nxt = self.completed_by.get(e.idx)
-        if nxt is None or nxt in chosen:
+        first = e.idx if e.idx in self.announces else e.idx - 1 if e.idx - 1 in self.announces else None
+        if first is None or ({first, first + 1} - {e.idx}) & chosen:
             return _quote(e)
-        text = self.data.documents[e.sentence.doc_id].text
-        return text[e.sentence.start:self.data.sentences[nxt].end].lstrip("•").strip()  # verbatim span
+        a, b = self.data.sentences[first], self.data.sentences[first + 1]
+        gap = self.data.documents[a.doc_id].text[a.end:b.start]
+        if a.start < e.chunk.start or b.end > e.chunk.end or gap.strip():
+            return _quote(e)
+        # The articles' own spacing, or one space where they run two sentences together.
+        return f"{a.text.lstrip('•').strip()}{gap or ' '}{b.text.strip()}"
 
     def list_items(self, e: Evidence, indent: str = "") -> str:
         """The bullet items a sentence ending in ':' introduces, from the same passage.
