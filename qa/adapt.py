@@ -13,6 +13,7 @@ settings, training pairs), so a forced rebuild or a second index reuses it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,10 +21,12 @@ import random
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from .config import ROOT, AdaptSettings, model_id
 from .corpus import Corpus, WrittenQuestion
+from .errors import QAError
 
 DONE_FILE = "adapted.json"  # written last: a cached folder without it is unfinished
 Pair = tuple[str, str]  # (question as embedded, verbatim answering span)
@@ -101,6 +104,16 @@ def _train(model: str, pairs: list[Pair], settings: AdaptSettings, out: Path,
     net.save(str(out))
 
 
+def _prune_unfinished(folder: Path, older_than_s: float = 6 * 3600) -> None:
+    # A build killed while training leaves its temporary folder (~90 MB). One that old is
+    # nobody's: training takes minutes.
+    cutoff = time.time() - older_than_s
+    for p in folder.glob(".*"):
+        with contextlib.suppress(OSError):
+            if p.is_dir() and p.stat().st_mtime < cutoff:
+                shutil.rmtree(p, ignore_errors=True)
+
+
 def adapted_model(model: str, pairs: list[Pair], settings: AdaptSettings,
                   progress: bool = True) -> tuple[str, str | None]:
     """The model to embed with, and its adaptation key (None when adaptation is off).
@@ -114,11 +127,18 @@ def adapted_model(model: str, pairs: list[Pair], settings: AdaptSettings,
     target = cache_dir() / key
     if (target / DONE_FILE).is_file():
         return str(target), key
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _prune_unfinished(target.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))
+    except OSError as exc:
+        raise QAError(
+            f"Cannot write the adapted model to {target.parent} ({exc.strerror or type(exc).__name__}); "
+            "set QA_CACHE_DIR to a writable folder, or QA_ADAPT=0 to build with the model as it is."
+        ) from None
     steps = settings.epochs * len(pairs) // settings.batch_size
     print(f"Adapting the embedding model to {len(pairs)} written questions ({settings.epochs} epochs, "
           f"about {steps} batches; once, then cached in {target.parent}) ...", file=sys.stderr)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))
     try:
         _train(model, pairs, settings, tmp, progress)
         (tmp / DONE_FILE).write_text(json.dumps({"base": model_id(model), **settings.to_dict()}),

@@ -6,6 +6,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,21 @@ def test_an_unfinished_cache_folder_is_trained_again(tmp_path: Path, settings: S
     assert [p.name for p in adapt.cache_dir().iterdir()] == [key]  # no temp folder left behind
 
 
+def test_a_killed_trainings_old_temporary_folder_is_removed(tmp_path: Path, settings: Settings,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path))
+    old, recent = adapt.cache_dir() / ".abc-old", adapt.cache_dir() / ".abc-recent"
+    for p in (old, recent):
+        p.mkdir(parents=True)
+        (p / "model.safetensors").write_text("partial")
+    day_ago = time.time() - 86400
+    os.utime(old, (day_ago, day_ago))
+    monkeypatch.setattr(adapt, "_train", lambda model, pairs, s, out, progress: None)
+    adapt.adapted_model(settings.model, [("q one", "a one"), ("q two", "a two")], settings.adapt,
+                        progress=False)
+    assert not old.exists() and recent.exists()  # a training still running is left alone
+
+
 def test_qa_adapt_0_keeps_the_configured_model(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QA_ADAPT", "0")
     off = default_adapt_settings()
@@ -108,3 +124,14 @@ def test_a_model_that_will_not_load_is_one_sentence_and_leaves_no_cache(tmp_path
     assert "Traceback" not in run.stderr
     assert "error: Could not load the embedding model" in run.stderr and "set QA_MODEL" in run.stderr
     assert list((tmp_path / "cache" / "adapted").iterdir()) == []
+
+
+def test_an_unwritable_cache_is_one_sentence_naming_the_fix(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = {**os.environ, "QA_INDEX_DIR": str(tmp_path / "index"), "QA_CACHE_DIR": str(blocker / "cache")}
+    run = subprocess.run([sys.executable, "-m", "qa", "build"], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "Cannot write the adapted model" in run.stderr
+    assert "QA_CACHE_DIR" in run.stderr and "QA_ADAPT=0" in run.stderr
