@@ -95,7 +95,7 @@ def _quote(e: Evidence) -> str:
 
 # A sentence that only announces what follows ("… goes by several different names.") or whose
 # next sentence spells it out ("These include …", "This includes …", "Sometimes …") is no answer
-# on its own: the next sentence of the same paragraph is quoted with it.
+# on its own, nor is that next sentence: whichever is chosen, the two are quoted together.
 _ANNOUNCES = re.compile(
     r"\b(?:several|various|a number of|a few|many|different|following|some)\s+(?:\w+\s+){0,2}"
     r"(?:names|ways|benefits|types|options|steps|factors|reasons|things|tips|instructions|kinds|forms|"
@@ -266,7 +266,7 @@ class Composer:
     def quote(self, e: Evidence, chosen: set[int]) -> str:
         """The sentence as quoted, joined with its partner when one only announces the other
         (``announcements``): "goes by several names" needs the names, "These include …" needs
-        what "these" are. The pair is one verbatim span of the cited passage, under one ``[n]``.
+        what "these" are. Both sentences are verbatim in the cited passage, under one ``[n]``.
         """
         first = e.idx if e.idx in self.announces else e.idx - 1 if e.idx - 1 in self.announces else None
         if first is None or ({first, first + 1} - {e.idx}) & chosen:
