@@ -27,6 +27,7 @@ from pathlib import Path
 from .config import ROOT, AdaptSettings, model_id
 from .corpus import Corpus, WrittenQuestion
 from .errors import QAError
+from .textnorm import question_text
 
 DONE_FILE = "adapted.json"  # written last: a cached folder without it is unfinished
 Pair = tuple[str, str]  # (question as embedded, verbatim answering span)
@@ -39,8 +40,6 @@ def cache_dir() -> Path:
 
 def training_pairs(questions: list[WrittenQuestion], corpus: Corpus) -> list[Pair]:
     """(question as embedded, verbatim answering span) for every written question."""
-    from .index import question_text  # the build's own normalisation of a written question
-
     docs = corpus.by_id()
     return [(question_text(q.question), docs[q.doc_id].text[q.start:q.end]) for q in questions]
 

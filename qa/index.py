@@ -30,7 +30,7 @@ from .embedding import OnnxEncoder
 from .errors import IndexCorruptError, QAError
 from .scope_data import SCOPE_DIR, not_covered_questions, scope_data_sha256, word_lists
 from .symptoms import EXAMPLES_DIR, Examples, example_texts, examples_sha256
-from .textnorm import join_compounds, keyword_tokens, normalize, strip_markup
+from .textnorm import keyword_tokens, question_text
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +85,6 @@ def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
         scope_sha256=scope_data_sha256(SCOPE_DIR),
         questions_sha256=questions_sha256(settings.corpus_dir),
     )
-
-
-def question_text(question: str) -> str:
-    """A written or not-covered question as it is embedded."""
-    return join_compounds(normalize(strip_markup(question)))
 
 
 def question_rows(questions: list[WrittenQuestion], sentences: list[Sentence]) -> tuple[list[str], list[int]]:

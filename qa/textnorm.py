@@ -115,6 +115,11 @@ def join_compounds(norm: str) -> str:
     return norm
 
 
+def question_text(question: str) -> str:
+    """A written or not-covered question as it is embedded and trained on (qa/index.py, qa/adapt.py)."""
+    return join_compounds(normalize(strip_markup(question)))
+
+
 def words(text: str) -> list[str]:
     """Normalised surface words, possessives dropped, compounds joined."""
     out = []
