@@ -33,7 +33,6 @@ class ComposeWeights:
     chunk_prior: float = 0.30  # bonus for sentences in higher-ranked passages
     keep_ratio: float = 0.60  # further sentences must score this fraction of the best
     same_doc_ratio: float = 0.80  # ... and this much when their article is already quoted
-    min_lexical: float = 0.05  # further sentences must share the question's words
     same_statement: float = 0.90  # sentence cosine above which two sentences say the same
     topic_overlap: float = 0.45  # sentence cosine above which two sentences are on one topic
 
@@ -102,14 +101,26 @@ _ANNOUNCES = re.compile(
     r"methods|advantages|techniques|guidelines|precautions|effects|risks)\W*$", re.IGNORECASE)
 _SPELLS_OUT = re.compile(r"^(?:(?:this|these|they)\s+includes?|for example|for instance|sometimes|namely)\b",
                          re.IGNORECASE)
+# A sentence the next one qualifies ("… acne scars tend to fade with time." / "The problem is that
+# your body only repairs to a certain point.") would mislead without it, even across a paragraph
+# break; and the qualification alone ("However, …") does not say what it qualifies.
+_QUALIFIES = re.compile(r"^(?:however|but|the problem is|unfortunately|that said|even so|nevertheless)\b",
+                        re.IGNORECASE)
 
 
 def announcements(sentences: list[Sentence]) -> set[int]:
-    """Indices of sentences the next sentence of the same paragraph completes."""
-    return {i for i, (s, n) in enumerate(pairwise(sentences))
-            if s.kind == "body" and n.kind == "body" and n.doc_id == s.doc_id and n.block == s.block
-            and not s.text.rstrip().endswith(":")
-            and (_ANNOUNCES.search(s.text.strip()) or _SPELLS_OUT.match(n.text.strip()))}
+    """Indices of sentences the next sentence completes: in the same paragraph when one
+    announces the other, also across a paragraph break when the next one qualifies it."""
+
+    def pair(s: Sentence, n: Sentence) -> bool:
+        a, b = s.text.strip(), n.text.strip()
+        if s.kind != "body" or n.kind != "body" or n.doc_id != s.doc_id or a.endswith(":"):
+            return False
+        if n.block == s.block and (_ANNOUNCES.search(a) or _SPELLS_OUT.match(b)):
+            return True
+        return bool(_QUALIFIES.match(b)) and not b.endswith("?")
+
+    return {i for i, (s, n) in enumerate(pairwise(sentences)) if pair(s, n)}
 
 
 class Composer:
@@ -157,9 +168,10 @@ class Composer:
     def select(self, ev: list[Evidence]) -> list[list[Evidence]]:
         """The best sentences, as groups of sentences that make the same statement.
 
-        After the best one, a sentence joins only if it scores close to it, shares the
-        question's words, and (unless nearly as good) comes from an article not yet
-        quoted: answers stay short and show each article's view.
+        After the best one, a sentence joins only if it scores close to it and (unless
+        nearly as good) comes from an article not yet quoted: answers stay short and show
+        each article's view. It need not share the question's words: since the embedding
+        model is adapted (qa/adapt.py), meaning alone is reliable enough (docs/decisions.md).
         """
         if not ev:
             return []
@@ -175,8 +187,6 @@ class Composer:
                 if all(x.sentence.doc_id != e.sentence.doc_id for x in same):
                     same.append(e)  # another article says the same: cite it too
                     docs.add(e.sentence.doc_id)
-                continue
-            if e.lexical < self.w.min_lexical:
                 continue
             if e.sentence.doc_id in docs and e.score < self.w.same_doc_ratio * best.score:
                 continue
@@ -234,12 +244,22 @@ class Composer:
         cited: list[Hit] = []
         number: dict[int, int] = {}
 
-        def marker(e: Evidence) -> str:
-            cid = e.chunk.chunk_id
-            if cid not in number:
-                cited.append(hit_by_chunk[cid])
-                number[cid] = len(cited)
-            return f"[{number[cid]}]"
+        def marker(chunk: Chunk) -> str:
+            if chunk.chunk_id not in number:
+                # Score 0: a neighbouring passage quoted only to complete a retrieved one.
+                cited.append(hit_by_chunk.get(chunk.chunk_id) or Hit(chunk, 0.0, 0.0, 0.0))
+                number[chunk.chunk_id] = len(cited)
+            return f"[{number[chunk.chunk_id]}]"
+
+        def line(group: list[Evidence]) -> str:
+            # The head's own citation (and those of articles saying the same) follow its own
+            # sentence; a partner quoted from a neighbouring passage carries that passage's.
+            head = group[0]
+            parts = []
+            for text, chunk in self.quote(head, chosen, hits):
+                marks = "".join(marker(e.chunk) for e in group) if chunk is head.chunk else marker(chunk)
+                parts.append(f"{text} {marks}")
+            return " ".join(parts)
 
         # Keep each article's sentences in reading order, articles in order of relevance.
         order: dict[str, int] = {}
@@ -253,30 +273,42 @@ class Composer:
             lines.append("The articles differ on this:")
             for g in groups:
                 for e in g:
-                    lines.append(f"- *{self.titles[e.sentence.doc_id]}*: {self.quote(e, chosen)} {marker(e)}"
+                    lines.append(f"- *{self.titles[e.sentence.doc_id]}*: {line([e])}"
                                  + self.list_items(e, indent="  "))
         else:
             for g in groups:
-                marks = "".join(marker(e) for e in g)
-                lines.append(f"{self.quote(g[0], chosen)} {marks}" + self.list_items(g[0]))
+                lines.append(line(g) + self.list_items(g[0]))
         text = ("\n" if differ else "\n\n").join(lines)
         evidence = [e for g in groups for e in g]
         return Composition(text, cited, evidence, differ)
 
-    def quote(self, e: Evidence, chosen: set[int]) -> str:
-        """The sentence as quoted, joined with its partner when one only announces the other
-        (``announcements``): "goes by several names" needs the names, "These include …" needs
-        what "these" are. Both sentences are verbatim in the cited passage, under one ``[n]``.
+    def quote(self, e: Evidence, chosen: set[int], hits: list[Hit]) -> list[tuple[str, Chunk]]:
+        """The sentence as quoted, with the passage it is cited from, joined with its partner
+        when one only announces or qualifies the other (``announcements``): "goes by several
+        names" needs the names, "These include …" needs what "these" are, and "scars tend to
+        fade" needs "The problem is …". Each sentence is verbatim; a partner from the same
+        passage shares its ``[n]``, one from the neighbouring passage gets that one's (cited
+        with score 0 when it was not among the retrieved).
         """
+        alone = [(_quote(e), e.chunk)]
         first = e.idx if e.idx in self.announces else e.idx - 1 if e.idx - 1 in self.announces else None
         if first is None or ({first, first + 1} - {e.idx}) & chosen:
-            return _quote(e)
+            return alone
         a, b = self.data.sentences[first], self.data.sentences[first + 1]
-        gap = self.data.documents[a.doc_id].text[a.end:b.start]
-        if a.start < e.chunk.start or b.end > e.chunk.end or gap.strip():
-            return _quote(e)
-        # The articles' own spacing, or one space where they run two sentences together.
-        return f"{a.text.lstrip('•').strip()}{gap or ' '}{b.text.strip()}"
+        if self.data.documents[a.doc_id].text[a.end:b.start].strip():
+            return alone
+        partner = first + 1 if first == e.idx else first
+        holders = self.data.sentence_chunks[partner]
+        if e.chunk.chunk_id in holders:
+            chunk = e.chunk
+        else:  # a retrieved passage that holds it, else the article's passage that does
+            retrieved = {h.chunk.chunk_id for h in hits}
+            chunk = self.data.chunks[min(holders, key=lambda c: (c not in retrieved, c))]
+        quoted = [(a.text.lstrip("•").strip(), e.chunk if partner == first + 1 else chunk),
+                  (b.text.strip(), chunk if partner == first + 1 else e.chunk)]
+        if quoted[0][1] is quoted[1][1]:
+            return [(f"{quoted[0][0]} {quoted[1][0]}", e.chunk)]
+        return quoted
 
     def list_items(self, e: Evidence, indent: str = "") -> str:
         """The bullet items a sentence ending in ':' introduces, from the same passage.

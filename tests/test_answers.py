@@ -32,12 +32,13 @@ def check_contract(qa: QA, a: Answer) -> dict:
 
 
 def answer_sentences(d: dict) -> list[tuple[str, list[int]]]:
-    """(sentence, its markers) for every quoted line of an answer."""
+    """(quoted text, its markers) for every quote of an answer; a line may hold two, each
+    with its own markers ("… fade with time. [1] The problem is … [2]")."""
     out = []
     for line in d["answer"].splitlines():
-        m = re.match(r"^(?:- \*[^*]+\*: )?(.*?)\s*((?:\[\d+\])+)$", line.strip())
-        if m:
-            out.append((m.group(1), [int(x) for x in re.findall(r"\d+", m.group(2))]))
+        line = re.sub(r"^- \*[^*]+\*: ", "", line.strip())
+        for text, marks in re.findall(r"(.*?)\s*((?:\[\d+\])+)(?:\s+|$)", line):
+            out.append((text, [int(x) for x in re.findall(r"\d+", marks)]))
     return out
 
 
@@ -69,6 +70,26 @@ def test_a_sentence_that_only_announces_comes_with_the_one_that_says_it(
     cited = " ".join(d["citations"][n - 1]["text"] for n in marks)
     for sentence in re.split(r"(?<=\.)\s*(?=[A-Z])", line):  # each verbatim in the cited passage
         assert sentence in cited, sentence
+
+
+@pytest.mark.parametrize(("question", "qualified", "qualification"), [
+    ("is microneedling safe", "generally safe when performed by a trained professional",
+     "However, there are potential side effects"),
+    # Across a paragraph break, from the next passage, which carries its own citation.
+    ("do acne scars fade with time on their own?", "acne scars tend to fade with time",
+     "The problem is that your body only repairs to a certain point."),
+])
+def test_a_sentence_is_never_quoted_without_the_next_one_qualifying_it(
+        qa: QA, question: str, qualified: str, qualification: str) -> None:
+    d = check_contract(qa, qa.ask(question))
+    line = next(ln for ln in d["answer"].splitlines() if qualified in ln)
+    assert qualification in line
+    quotes = answer_sentences({"answer": line})
+    assert any(qualification in text for text, _ in quotes)
+    for text, marks in quotes:  # each verbatim in a passage it cites
+        cited = " ".join(d["citations"][n - 1]["text"] for n in marks)
+        for sentence in re.split(r"(?<=\.)\s*(?=[A-Z])", text):
+            assert sentence in cited, sentence
 
 
 def test_articles_that_differ_are_shown_per_article(qa: QA) -> None:
