@@ -24,6 +24,11 @@ from .textnorm import normalize
 
 MAX_ANSWER_CHARS = 1000
 MAX_SENTENCES = 5
+# Personal decisions quote one of the articles' own pointers to a professional: the sentence,
+# among the few nearest to this description, that best fits the question.
+POINTER_QUERY = ("consult a dermatologist or qualified professional to decide whether the treatment "
+                 "is right for you")
+POINTERS = 2  # the third nearest ("Some conditions like acne may warrant …") is about acne, not you
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,13 @@ class Composer:
         self.w = weights or ComposeWeights()
         self.titles = {d.id: d.title for d in data.documents.values()}
         self.announces = announcements(data.sentences)
+        # The sentences nearest in meaning to "ask a professional whether it is right for you".
+        vec = data.encoder.encode_query(POINTER_QUERY)
+        # "… patients with these types of scarring …" needs what came before it: not a pointer.
+        body = [i for i, s in enumerate(data.sentences) if s.kind == "body" and scorer.scorable[i]
+                and not re.search(r"\b(?:these|those)\b", s.text, re.IGNORECASE)]
+        near = sorted(body, key=lambda i: -float(data.sentence_vectors[i] @ vec))
+        self.pointers = near[:POINTERS]
 
     def term_weight(self, stem: str) -> float:
         return self.scorer.weight(stem)
@@ -223,21 +235,44 @@ class Composer:
         return False
 
     # -- writing ---------------------------------------------------------------------
-    def compose(self, q: Query, hits: list[Hit], budget: int = MAX_ANSWER_CHARS) -> Composition:
+    def compose(self, q: Query, hits: list[Hit], budget: int = MAX_ANSWER_CHARS,
+                personal: bool = False) -> Composition:
         """Write the answer from the best evidence, at most ``budget`` characters.
 
         Empty when there is no evidence. When the sentences do not fit, the weakest
-        statements are dropped first (the best one always stays).
+        statements are dropped first (the best one always stays). A ``personal`` decision
+        ("should I get it?") also quotes the articles' own advice on who should decide.
         """
         groups = self.select(self.evidence(q, hits))
         if not groups:
             return Composition("")
+        for pointer in self.pointers_for(q, hits, groups) if personal else []:
+            # Only where it fits: the pointer never displaces evidence on the question.
+            comp = self._write(q, hits, [list(g) for g in groups] + [[pointer]])
+            if len(comp.markdown) <= budget:
+                # Advice, not evidence on the question: scope does not weigh it.
+                comp.evidence = [e for e in comp.evidence if e is not pointer]
+                return comp
         while True:
             comp = self._write(q, hits, [list(g) for g in groups])
             if len(comp.markdown) <= budget or len(groups) == 1:
                 return comp
             weakest = min(range(1, len(groups)), key=lambda i: groups[i][0].score)
             groups.pop(weakest)
+
+    def pointers_for(self, q: Query, hits: list[Hit], groups: list[list[Evidence]]) -> list[Evidence]:
+        """The article sentences that send this asker to a professional, best first; none when
+        the answer already quotes one. The articles' own words, cited, rather than ours."""
+        if any(e.idx in self.pointers for g in groups for e in g):
+            return []
+        rank_of = {h.chunk.chunk_id: r for r, h in enumerate(hits)}
+        out = []
+        for i in self.pointers:
+            chunk_id = min(self.data.sentence_chunks[i], key=lambda c: (rank_of.get(c, len(hits)), c))
+            d, lex, score = self.scorer.parts(q, i)
+            out.append(Evidence(i, self.data.sentences[i], self.data.chunks[chunk_id],
+                                rank_of.get(chunk_id, len(hits)), d, lex, score))
+        return sorted(out, key=lambda e: -e.score)
 
     def _write(self, q: Query, hits: list[Hit], groups: list[list[Evidence]]) -> Composition:
         hit_by_chunk = {h.chunk.chunk_id: h for h in hits}
@@ -270,11 +305,21 @@ class Composer:
         chosen = {e.idx for g in groups for e in g}
         lines: list[str] = []
         if differ:
+            # One bullet per article, its sentences in reading order: each article's view once.
             lines.append("The articles differ on this:")
-            for g in groups:
-                for e in g:
-                    lines.append(f"- *{self.titles[e.sentence.doc_id]}*: {line([e])}"
-                                 + self.list_items(e, indent="  "))
+            per_doc: dict[str, list[Evidence]] = {}
+            for e in sorted((e for g in groups for e in g), key=lambda e: e.sentence.start):
+                per_doc.setdefault(e.sentence.doc_id, []).append(e)
+            for doc_id in sorted(per_doc, key=lambda d: order.get(d, len(order))):
+                quotes: list[str] = []
+                for e in per_doc[doc_id]:
+                    items = self.list_items(e, indent="  ")
+                    quotes.append(line([e]) + items)
+                    if items:  # a list ends its bullet
+                        lines.append(f"- *{self.titles[doc_id]}*: " + " ".join(quotes))
+                        quotes = []
+                if quotes:
+                    lines.append(f"- *{self.titles[doc_id]}*: " + " ".join(quotes))
         else:
             for g in groups:
                 lines.append(line(g) + self.list_items(g[0]))

@@ -73,12 +73,22 @@ _TASK_REQUEST = re.compile(
     r"|\b(python|javascript|sql|html|css|java|c\+\+|regex)\b"
     r"|\bsystem prompt\b"
 )
+_ME = r"(?:me|my skin|skin like mine|my face|my scars|(?:someone|somebody|people|a person) like me)"
 _PERSONAL = re.compile(
-    r"\b(should i (get|have|do|try|go|book|start|consider|use)|shall i (get|have|do|try)|"
-    r"is it (right|good|ok|okay|worth it|a good idea|a bad idea) for (me|my)|(bad|good) idea for me|"
-    r"am i (a )?(good |suitable |right )?(candidate|fit)|would (it|microneedling) (work|help) for me|"
-    r"is (it|microneedling) for me|right for my|good for my|worth it for me|"
-    r"can i (get|have|do) (it|this|microneedling)\b)"
+    r"\b(?:should i (?:still |even |just |really )?(?:get|have|do|try|go|book|start|consider|risk|bother|"
+    r"postpone|skip)|shall i (?:get|have|do|try|go|book)|"
+    r"(?:right|good|ok|okay|safe|suitable|worth it|worthwhile|a good idea|a bad idea|a good option|"
+    r"a good choice|a safe bet|an option|the right choice|the right option|too late|too old) "
+    r"for " + _ME + r"|"
+    r"(?:good|bad) (?:idea|option|choice|fit|bet|candidate) for " + _ME + r"|"
+    r"(?:for|on) (?:someone|somebody|people|a person|a guy|a bloke|a woman|a man) like me|"
+    r"am i (?:a )?(?:good |suitable |right |decent )?(?:candidate|fit)|am i too old|"
+    r"am i (?:ok|okay|fine|safe|allowed) to|"
+    r"would (?:it|microneedling|micro-needling|this|that|needling) (?:work|help|suit|be ok|be safe|"
+    r"be worth it) (?:for |on )?" + _ME + r"|"
+    r"suits? (?:me|my)\b|is (?:it|microneedling|this) for me|worth it for me|right for my|good for my|"
+    r"can i (?:still )?(?:get|have|do|go ahead|book|go for) (?:it|this|microneedling|micro-needling|"
+    r"needling|treatment|a session|ahead)\b)"
 )
 _REFERS_BACK = re.compile(
     r"^(and|but|so|also|what about|how about|why|why not|then|ok|okay)\b"

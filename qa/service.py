@@ -25,10 +25,8 @@ NOT_FOUND = (
     "Please ask a dermatologist or the clinic treating you."
 )
 URGENT_RESERVE = 350  # room for the urgent notice above the article quotes
-PERSONAL_NOTE = (
-    "Whether it is right for you is a decision to make with a qualified professional who can "
-    "examine your skin; the articles give only these general points."
-)
+# Short: it comes out of the answer's character budget.
+PERSONAL_NOTE = "These are general points; whether it suits you is for a professional who examines your skin."
 
 
 class QA:
@@ -104,7 +102,7 @@ class QA:
         # The answer as a whole stays within MAX_ANSWER_CHARS, notes included.
         budget = MAX_ANSWER_CHARS - (len(PERSONAL_NOTE) + 2 if personal else 0) \
             - (URGENT_RESERVE if tri.urgent else 0)
-        comp = self.composer.compose(q, hits, budget=budget)
+        comp = self.composer.compose(q, hits, budget=budget, personal=personal)
         verdict = self.scope.judge(question, q, comp)
         text, citations = "", []
         # Symptom words are rarely in the articles; an urgent answer still shows what they say.

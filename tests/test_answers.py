@@ -10,6 +10,7 @@ from qa import QA, Answer
 from qa.config import DISCLAIMER
 from qa.evaluate import quote_found
 from qa.safety import triage
+from qa.service import PERSONAL_NOTE
 
 KEYS = {"question", "status", "answer", "citations", "retrieved", "disclaimer", "timings_ms"}
 
@@ -173,10 +174,19 @@ def test_depth_follow_up_quotes_the_list_item(qa: QA) -> None:
     assert "2mm – 2.5mm: Best used for deeper pitted acne scarring." in d["answer"]
 
 
-def test_personal_decision_gives_criteria_and_a_pointer_not_a_verdict(qa: QA) -> None:
-    d = check_contract(qa, qa.ask("should I get microneedling for my acne scars?"))
+@pytest.mark.parametrize("question", [
+    "should I get microneedling for my acne scars?",
+    "i have rolling scars and oily skin, is microneedling a good idea for someone like me",
+    "would microneedling suit my skin? i scar quite easily",
+])
+def test_personal_decision_gives_criteria_and_a_pointer_not_a_verdict(qa: QA, question: str) -> None:
+    d = check_contract(qa, qa.ask(question))
     assert d["status"] == "answered"
-    assert "qualified professional" in d["answer"]
+    # The articles' own advice to ask a professional, quoted and cited, then our note.
+    pointer = re.compile(r"qualified (professional|dermatologist)|experienced provider|"
+                         r"consult with a dermatologist")
+    assert any(pointer.search(text) for text, _ in answer_sentences(d)), d["answer"]
+    assert d["answer"].endswith(PERSONAL_NOTE)
     assert not re.search(r"\b(yes|no),? you (should|shouldn't)\b", d["answer"], re.I)
 
 
