@@ -40,6 +40,10 @@ class ComposeWeights:
     same_doc_ratio: float = 0.80  # ... and this much when their article is already quoted
     same_statement: float = 0.90  # sentence cosine above which two sentences say the same
     topic_overlap: float = 0.45  # sentence cosine above which two sentences are on one topic
+    # A follow-up's sentences that restate the previous answer (cosine with it above
+    # repeat_from) lose up to repeat_penalty, in proportion to how close they are.
+    repeat_from: float = 0.50
+    repeat_penalty: float = 0.30
 
 
 @dataclass
@@ -92,9 +96,13 @@ def numbers(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def _quote(e: Evidence) -> str:
+def _quote_text(text: str) -> str:
     """A sentence as shown in an answer: verbatim, minus a leading list bullet."""
-    return e.sentence.text.lstrip("•").strip()
+    return text.lstrip("•").strip()
+
+
+def _quote(e: Evidence) -> str:
+    return _quote_text(e.sentence.text)
 
 
 # A sentence that only announces what follows ("… goes by several different names.") or whose
@@ -167,10 +175,23 @@ class Composer:
             r = rank_of.get(chunk_id, len(hits))
             d, lex, score = self.scorer.parts(q, i)
             score += self.w.chunk_prior / math.sqrt(1 + r)
+            if q.said_vector is not None:
+                score -= self.repeats(q, i)
             out.append(Evidence(i, self.data.sentences[i], self.data.chunks[chunk_id], r, d, lex,
                                 score))
         out.sort(key=lambda e: -e.score)
         return out
+
+    def repeats(self, q: Query, i: int) -> float:
+        """How much sentence ``i`` is marked down for restating a follow-up's previous answer:
+        fully when that answer quoted it, else in proportion to how close it is in meaning."""
+        if _quote_text(self.data.sentences[i].text) in q.said:
+            return self.w.repeat_penalty
+        assert q.said_vector is not None
+        sim = float(self.data.sentence_vectors[i] @ q.said_vector)
+        if sim <= self.w.repeat_from:
+            return 0.0
+        return self.w.repeat_penalty * (sim - self.w.repeat_from) / (1.0 - self.w.repeat_from)
 
     def sim(self, a: Evidence, b: Evidence) -> float:
         v = self.data.sentence_vectors

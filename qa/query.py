@@ -49,6 +49,8 @@ class Query:
     asked: list[float] | None = None  # per sentence: nearest written question's similarity
     sentence_dense: list[float] | None = None  # per sentence: cosine with ``vector``
     own_text: str = ""  # the question's own words as ``text`` has them, without a follow-up's context
+    said: str = ""  # a follow-up's previous answer: not to be repeated
+    said_vector: np.ndarray | None = None
     # (term -> weight, total weight, expansion -> weight): set once by the sentence scorer.
     term_weights: tuple[dict[str, float], float, dict[str, float]] | None = None
 

@@ -79,7 +79,12 @@ class QA:
         if v.error:
             return Answer(question=v.question, status="invalid", answer=v.error,
                           disclaimer=DISCLAIMER, timings_ms=_timings(t0, t0, t0))
-        q = self.retriever.analyse(v.question, followup_context(v.question, v.history))
+        context = followup_context(v.question, v.history)
+        q = self.retriever.analyse(v.question, context)
+        said = next((t.content for t in reversed(v.history) if t.role == "assistant"), "")
+        if context is not None and said.strip():
+            # A follow-up ("why not?") wants something new, not the answer it follows again.
+            q.said, q.said_vector = said, self.data.encoder.encode_query(said)
         reading = read(v.question)
         # A request to role-play or prescribe is not a description of symptoms; its words
         # are still read by pattern.

@@ -174,6 +174,17 @@ def test_depth_follow_up_quotes_the_list_item(qa: QA) -> None:
     assert "2mm – 2.5mm: Best used for deeper pitted acne scarring." in d["answer"]
 
 
+def test_follow_up_answers_with_something_new_rather_than_the_last_answer_again(qa: QA) -> None:
+    first = qa.ask("is microneedling painful?")
+    history = [{"role": "user", "content": "is microneedling painful?"},
+               {"role": "assistant", "content": first.answer}]
+    d = check_contract(qa, qa.ask("how do they make it hurt less?", history))
+    assert d["status"] == "answered"
+    quotes = [text for text, _ in answer_sentences(d)]
+    assert quotes[0] not in first.answer  # it does not open with what was just said
+    assert any("apply a numbing cream to reduce discomfort" in t for t in quotes)
+
+
 @pytest.mark.parametrize("question", [
     "should I get microneedling for my acne scars?",
     "i have rolling scars and oily skin, is microneedling a good idea for someone like me",
