@@ -191,9 +191,11 @@ class SentenceScorer:
         for i, chunk_ids in enumerate(data.sentence_chunks):
             for c in chunk_ids:
                 self.by_chunk.setdefault(c, []).append(i)
-        self.scorable = [s.kind in ("body", "byline", "promo") for s in data.sentences]
-        # A call to action answers only questions squarely about booking or contacting.
-        self._penalty = [PROMO_PENALTY if s.kind == "promo" else 0.0 for s in data.sentences]
+        self.scorable = [s.kind in ("body", "byline", "promo", "disclaimer") for s in data.sentences]
+        # A call to action answers only questions squarely about booking or contacting, and an
+        # article's disclaimer only questions about what it disclaims ("what does the disclaimer
+        # say?"): on the tuning splits no other answer quoted one.
+        self._penalty = [PROMO_PENALTY if s.kind in ("promo", "disclaimer") else 0.0 for s in data.sentences]
         self._quantity = [bool(_AMOUNT.search(normalize(s.text))) for s in data.sentences]
         # Stems next to an amount ("four to six sessions", "last 1-3 days"): a "how many
         # sessions" question is answered by a number attached to "sessions".

@@ -93,6 +93,17 @@ def test_a_sentence_is_never_quoted_without_the_next_one_qualifying_it(
             assert sentence in cited, sentence
 
 
+@pytest.mark.parametrize(("question", "quoted"), [
+    ("what does the disclaimer at the end of the articles say?",
+     "for educational and/or informational purposes"),
+    ("is the information in these articles medical advice?", "not a substitute for medical advice"),
+])
+def test_the_articles_disclaimers_answer_questions_about_them(qa: QA, question: str, quoted: str) -> None:
+    d = check_contract(qa, qa.ask(question))
+    assert d["status"] == "answered"
+    assert quoted in d["answer"]
+
+
 def test_articles_that_differ_are_shown_per_article(qa: QA) -> None:
     d = check_contract(qa, qa.ask("Can I have microneedling if I have a history of keloid scars?"))
     assert d["status"] == "answered"
