@@ -102,6 +102,7 @@ def _quote_text(text: str) -> str:
 
 
 def _quote(e: Evidence) -> str:
+    """An evidence sentence as shown in an answer."""
     return _quote_text(e.sentence.text)
 
 
@@ -302,7 +303,8 @@ class Composer:
 
         def marker(chunk: Chunk) -> str:
             if chunk.chunk_id not in number:
-                # Score 0: a neighbouring passage quoted only to complete a retrieved one.
+                # Score 0: a passage quoted only to complete the answer (a qualifying neighbour,
+                # a personal answer's pointer to a professional) that was not retrieved.
                 cited.append(hit_by_chunk.get(chunk.chunk_id) or Hit(chunk, 0.0, 0.0, 0.0))
                 number[chunk.chunk_id] = len(cited)
             return f"[{number[chunk.chunk_id]}]"
@@ -370,8 +372,8 @@ class Composer:
         else:  # a retrieved passage that holds it, else the article's passage that does
             retrieved = {h.chunk.chunk_id for h in hits}
             chunk = self.data.chunks[min(holders, key=lambda c: (c not in retrieved, c))]
-        quoted = [(a.text.lstrip("•").strip(), e.chunk if partner == first + 1 else chunk),
-                  (b.text.strip(), chunk if partner == first + 1 else e.chunk)]
+        quoted = [(_quote_text(a.text), e.chunk if partner == first + 1 else chunk),
+                  (_quote_text(b.text), chunk if partner == first + 1 else e.chunk)]
         if quoted[0][1] is quoted[1][1]:
             return [(f"{quoted[0][0]} {quoted[1][0]}", e.chunk)]
         return quoted
