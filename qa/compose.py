@@ -158,9 +158,15 @@ class Composer:
     def term_weight(self, stem: str) -> float:
         return self.scorer.weight(stem)
 
+    def cited_from(self, i: int, hits: list[Hit]) -> tuple[Chunk, int]:
+        """The passage sentence ``i`` is cited from, and its rank among ``hits``: the best-ranked
+        retrieved passage that holds it, else the first that does (rank ``len(hits)``)."""
+        rank_of = {h.chunk.chunk_id: r for r, h in enumerate(hits)}
+        chunk_id = min(self.data.sentence_chunks[i], key=lambda c: (rank_of.get(c, len(hits)), c))
+        return self.data.chunks[chunk_id], rank_of.get(chunk_id, len(hits))
+
     def evidence(self, q: Query, hits: list[Hit], only_doc: str | None = None) -> list[Evidence]:
         """Score every sentence of the retrieved passages (or of one article), best first."""
-        rank_of: dict[int, int] = {h.chunk.chunk_id: r for r, h in enumerate(hits)}
         if only_doc is None:
             cand: list[int] = []
             for h in hits:
@@ -172,14 +178,12 @@ class Composer:
             return []
         out = []
         for i in idxs:
-            chunk_id = min(self.data.sentence_chunks[i], key=lambda c: rank_of.get(c, 10**6))
-            r = rank_of.get(chunk_id, len(hits))
+            chunk, r = self.cited_from(i, hits)
             d, lex, score = self.scorer.parts(q, i)
             score += self.w.chunk_prior / math.sqrt(1 + r)
             if q.said_vector is not None:
                 score -= self.repeats(q, i)
-            out.append(Evidence(i, self.data.sentences[i], self.data.chunks[chunk_id], r, d, lex,
-                                score))
+            out.append(Evidence(i, self.data.sentences[i], chunk, r, d, lex, score))
         out.sort(key=lambda e: -e.score)
         return out
 
@@ -287,13 +291,11 @@ class Composer:
         the answer already quotes one. The articles' own words, cited, rather than ours."""
         if any(e.idx in self.pointers for g in groups for e in g):
             return []
-        rank_of = {h.chunk.chunk_id: r for r, h in enumerate(hits)}
         out = []
         for i in self.pointers:
-            chunk_id = min(self.data.sentence_chunks[i], key=lambda c: (rank_of.get(c, len(hits)), c))
+            chunk, r = self.cited_from(i, hits)
             d, lex, score = self.scorer.parts(q, i)
-            out.append(Evidence(i, self.data.sentences[i], self.data.chunks[chunk_id],
-                                rank_of.get(chunk_id, len(hits)), d, lex, score))
+            out.append(Evidence(i, self.data.sentences[i], chunk, r, d, lex, score))
         return sorted(out, key=lambda e: -e.score)
 
     def _write(self, q: Query, hits: list[Hit], groups: list[list[Evidence]]) -> Composition:
@@ -366,17 +368,12 @@ class Composer:
         if self.data.documents[a.doc_id].text[a.end:b.start].strip():
             return alone
         partner = first + 1 if first == e.idx else first
-        holders = self.data.sentence_chunks[partner]
-        if e.chunk.chunk_id in holders:
-            chunk = e.chunk
-        else:  # a retrieved passage that holds it, else the article's passage that does
-            retrieved = {h.chunk.chunk_id for h in hits}
-            chunk = self.data.chunks[min(holders, key=lambda c: (c not in retrieved, c))]
-        quoted = [(_quote_text(a.text), e.chunk if partner == first + 1 else chunk),
-                  (_quote_text(b.text), chunk if partner == first + 1 else e.chunk)]
-        if quoted[0][1] is quoted[1][1]:
-            return [(f"{quoted[0][0]} {quoted[1][0]}", e.chunk)]
-        return quoted
+        chunk = e.chunk if e.chunk.chunk_id in self.data.sentence_chunks[partner] \
+            else self.cited_from(partner, hits)[0]
+        if chunk is e.chunk:
+            return [(f"{_quote_text(a.text)} {_quote_text(b.text)}", e.chunk)]
+        a_chunk, b_chunk = (e.chunk, chunk) if partner == first + 1 else (chunk, e.chunk)
+        return [(_quote_text(a.text), a_chunk), (_quote_text(b.text), b_chunk)]
 
     def list_items(self, e: Evidence, indent: str = "") -> str:
         """The bullet items a sentence ending in ':' introduces, from the same passage.
