@@ -137,6 +137,11 @@ def announcements(sentences: list[Sentence]) -> set[int]:
     return {i for i, (s, n) in enumerate(pairwise(sentences)) if pair(s, n)}
 
 
+def _ranks(hits: list[Hit]) -> dict[int, int]:
+    """Chunk id -> rank among the retrieved passages."""
+    return {h.chunk.chunk_id: r for r, h in enumerate(hits)}
+
+
 class Composer:
     """Turns retrieved passages into an extractive, cited answer."""
 
@@ -158,12 +163,13 @@ class Composer:
     def term_weight(self, stem: str) -> float:
         return self.scorer.weight(stem)
 
-    def cited_from(self, i: int, hits: list[Hit]) -> tuple[Chunk, int]:
-        """The passage sentence ``i`` is cited from, and its rank among ``hits``: the best-ranked
-        retrieved passage that holds it, else the first that does (rank ``len(hits)``)."""
-        rank_of = {h.chunk.chunk_id: r for r, h in enumerate(hits)}
-        chunk_id = min(self.data.sentence_chunks[i], key=lambda c: (rank_of.get(c, len(hits)), c))
-        return self.data.chunks[chunk_id], rank_of.get(chunk_id, len(hits))
+    def cited_from(self, i: int, rank_of: dict[int, int]) -> tuple[Chunk, int]:
+        """The passage sentence ``i`` is cited from, and its rank (``rank_of``: chunk id -> rank
+        among the hits): the best-ranked retrieved passage that holds it, else the first that
+        does (rank ``len(rank_of)``)."""
+        n = len(rank_of)
+        chunk_id = min(self.data.sentence_chunks[i], key=lambda c: (rank_of.get(c, n), c))
+        return self.data.chunks[chunk_id], rank_of.get(chunk_id, n)
 
     def evidence(self, q: Query, hits: list[Hit], only_doc: str | None = None) -> list[Evidence]:
         """Score every sentence of the retrieved passages (or of one article), best first."""
@@ -176,9 +182,10 @@ class Composer:
         idxs = [i for i in cand if self.scorer.scorable[i]]
         if not idxs or q.vector is None:
             return []
+        rank_of = _ranks(hits)  # once per question: every candidate sentence reads it
         out = []
         for i in idxs:
-            chunk, r = self.cited_from(i, hits)
+            chunk, r = self.cited_from(i, rank_of)
             d, lex, score = self.scorer.parts(q, i)
             score += self.w.chunk_prior / math.sqrt(1 + r)
             if q.said_vector is not None:
@@ -291,9 +298,10 @@ class Composer:
         the answer already quotes one. The articles' own words, cited, rather than ours."""
         if any(e.idx in self.pointers for g in groups for e in g):
             return []
+        rank_of = _ranks(hits)
         out = []
         for i in self.pointers:
-            chunk, r = self.cited_from(i, hits)
+            chunk, r = self.cited_from(i, rank_of)
             d, lex, score = self.scorer.parts(q, i)
             out.append(Evidence(i, self.data.sentences[i], chunk, r, d, lex, score))
         return sorted(out, key=lambda e: -e.score)
@@ -369,7 +377,7 @@ class Composer:
             return alone
         partner = first + 1 if first == e.idx else first
         chunk = e.chunk if e.chunk.chunk_id in self.data.sentence_chunks[partner] \
-            else self.cited_from(partner, hits)[0]
+            else self.cited_from(partner, _ranks(hits))[0]
         if chunk is e.chunk:
             return [(f"{_quote_text(a.text)} {_quote_text(b.text)}", e.chunk)]
         a_chunk, b_chunk = (e.chunk, chunk) if partner == first + 1 else (chunk, e.chunk)
