@@ -43,6 +43,13 @@ def answer_sentences(d: dict) -> list[tuple[str, list[int]]]:
     return out
 
 
+def assert_each_sentence_in_its_citations(d: dict, text: str, marks: list[int]) -> None:
+    """Every sentence of a quote stands verbatim in the passages its markers cite."""
+    cited = " ".join(d["citations"][n - 1]["text"] for n in marks)
+    for sentence in re.split(r"(?<=\.)\s*(?=[A-Z])", text):
+        assert sentence in cited, sentence
+
+
 def test_answered_quotes_verbatim_sentences_from_the_cited_passages(qa: QA) -> None:
     d = check_contract(qa, qa.ask("How many sessions are usually needed?"))
     assert d["status"] == "answered"
@@ -68,9 +75,7 @@ def test_a_sentence_that_only_announces_comes_with_the_one_that_says_it(
     d = check_contract(qa, qa.ask(question))
     line, marks = next((s, m) for s, m in answer_sentences(d) if spelled_out in s)
     assert announced in line  # one line, one citation
-    cited = " ".join(d["citations"][n - 1]["text"] for n in marks)
-    for sentence in re.split(r"(?<=\.)\s*(?=[A-Z])", line):  # each verbatim in the cited passage
-        assert sentence in cited, sentence
+    assert_each_sentence_in_its_citations(d, line, marks)
 
 
 @pytest.mark.parametrize(("question", "qualified", "qualification"), [
@@ -87,10 +92,8 @@ def test_a_sentence_is_never_quoted_without_the_next_one_qualifying_it(
     assert qualification in line
     quotes = answer_sentences({"answer": line})
     assert any(qualification in text for text, _ in quotes)
-    for text, marks in quotes:  # each verbatim in a passage it cites
-        cited = " ".join(d["citations"][n - 1]["text"] for n in marks)
-        for sentence in re.split(r"(?<=\.)\s*(?=[A-Z])", text):
-            assert sentence in cited, sentence
+    for text, marks in quotes:
+        assert_each_sentence_in_its_citations(d, text, marks)
 
 
 @pytest.mark.parametrize(("question", "quoted"), [
