@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import store
-from .adapt import adapted_model, training_pairs
+from .adapt import adapted_model, passage_owners, training_pairs
 from .chunking import Chunk, Sentence, chunk_document
 from .config import INDEX_FORMAT_VERSION, Settings, model_id
 from .corpus import (
@@ -150,13 +150,15 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
         written, warnings = load_questions(settings.corpus_dir, corpus)
         for w in warnings:
             print(f"warning: {w}", file=sys.stderr)
+        chunk_texts = [index_text(c) for c in chunks]
         embed_with, adapted = adapted_model(settings.model, training_pairs(written, corpus), settings.adapt,
-                                            progress=progress)
+                                            progress=progress,
+                                            passages=passage_owners(written, chunks, chunk_texts))
         print(f"Loading embedding model {model_id(settings.model)}"
               f"{' (adapted)' if adapted else ''} ...", file=sys.stderr)
         encoder = SentenceTransformerEncoder(embed_with)
         print(f"Embedding {len(chunks)} passages and {len(sentences)} sentences ...", file=sys.stderr)
-        chunk_vecs = encoder.encode([index_text(c) for c in chunks], progress=progress)
+        chunk_vecs = encoder.encode(chunk_texts, progress=progress)
         sent_vecs = encoder.encode([s.text for s in sentences], progress=progress)
         triage_texts, triage_labels = example_texts(EXAMPLES_DIR)
         print(f"Embedding {len(triage_texts)} labelled triage messages and sentences ...", file=sys.stderr)

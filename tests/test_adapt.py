@@ -17,11 +17,19 @@ from qa.baselines import NaiveBaselines
 from qa.config import ROOT, AdaptSettings, Settings, default_adapt_settings
 from qa.corpus import load_corpus, load_questions
 from qa.embedding import SentenceTransformerEncoder
+from qa.index import chunk_corpus, index_text
 
 
 def _pairs(settings: Settings) -> list[tuple[str, str]]:
     corpus = load_corpus(settings.corpus_dir)
     return adapt.training_pairs(load_questions(settings.corpus_dir, corpus)[0], corpus)
+
+
+def _passages(settings: Settings) -> adapt.Passages:
+    corpus = load_corpus(settings.corpus_dir)
+    chunks, _ = chunk_corpus(corpus, settings)
+    return adapt.passage_owners(load_questions(settings.corpus_dir, corpus)[0], chunks,
+                                [index_text(c) for c in chunks])
 
 
 def test_training_pairs_are_written_questions_and_verbatim_article_spans(settings: Settings) -> None:
@@ -51,6 +59,31 @@ def test_the_cache_key_follows_model_settings_and_pairs(settings: Settings) -> N
     assert key != adapt.adaptation_key(settings.model, AdaptSettings(epochs=9), pairs)
     assert key != adapt.adaptation_key("another/model", settings.adapt, pairs)
     assert key != adapt.adaptation_key(settings.model, settings.adapt, pairs[1:])
+    passages = _passages(settings)
+    with_passages = adapt.adaptation_key(settings.model, settings.adapt, pairs, passages)
+    assert with_passages != key
+    changed = adapt.Passages(["another passage", *passages.texts[1:]], passages.owners)
+    assert with_passages != adapt.adaptation_key(settings.model, settings.adapt, pairs, changed)
+    no_epoch = AdaptSettings(passage_epochs=0)  # passages unused: the same weights, the same key
+    assert (adapt.adaptation_key(settings.model, no_epoch, pairs, passages)
+            == adapt.adaptation_key(settings.model, no_epoch, pairs))
+
+
+def test_each_written_question_is_paired_with_the_passages_that_hold_its_answer(settings: Settings) -> None:
+    pairs, passages = _pairs(settings), _passages(settings)
+    assert len(passages.owners) == len(pairs)
+    whole = [any(span in passages.texts[i] for i in owners)
+             for (_, span), owners in zip(pairs, passages.owners, strict=True)]
+    assert sum(whole) >= 0.97 * len(pairs)  # the rest span a passage break: each side is a positive
+    assert all(passages.owners)
+
+
+def test_a_step_scores_every_passage_of_a_small_corpus_and_a_sample_of_a_large_one() -> None:
+    rng = random.Random(0)
+    assert adapt._candidates([(3,), (5, 6)], 63, rng) == list(range(63))
+    big = adapt._candidates([(3,), (5, 6), (90_000,)], 100_000, rng)
+    assert len(big) == adapt.MAX_PASSAGES_PER_STEP == len(set(big))
+    assert big[:4] == [3, 5, 6, 90_000]  # the batch's own answers are always scored
 
 
 def test_the_build_reuses_the_cached_model(qa: QA, settings: Settings,
@@ -59,7 +92,8 @@ def test_the_build_reuses_the_cached_model(qa: QA, settings: Settings,
         raise AssertionError("trained again")
 
     monkeypatch.setattr(adapt, "_train", no_training)
-    path, key = adapt.adapted_model(settings.model, _pairs(settings), settings.adapt, progress=False)
+    path, key = adapt.adapted_model(settings.model, _pairs(settings), settings.adapt, progress=False,
+                                    passages=_passages(settings))
     assert key == qa.data.manifest["model"]["adapted"]["key"]
     assert Path(path) == adapt.cache_dir() / key and (Path(path) / adapt.DONE_FILE).is_file()
 
@@ -72,7 +106,7 @@ def test_an_unfinished_cache_folder_is_trained_again(tmp_path: Path, settings: S
     (adapt.cache_dir() / key).mkdir(parents=True)  # a build killed mid-way left this
     trained: list[Path] = []
 
-    def fake_train(model: str, pairs: object, s: object, out: Path, progress: bool) -> None:
+    def fake_train(model: str, pairs: object, s: object, out: Path, progress: bool, passages: object) -> None:
         (out / "weights").write_text("w")
         trained.append(out)
 
@@ -92,7 +126,7 @@ def test_a_killed_trainings_old_temporary_folder_is_removed(tmp_path: Path, sett
         (p / "model.safetensors").write_text("partial")
     day_ago = time.time() - 86400
     os.utime(old, (day_ago, day_ago))
-    monkeypatch.setattr(adapt, "_train", lambda model, pairs, s, out, progress: None)
+    monkeypatch.setattr(adapt, "_train", lambda model, pairs, s, out, progress, passages: None)
     adapt.adapted_model(settings.model, [("q one", "a one"), ("q two", "a two")], settings.adapt,
                         progress=False)
     assert not old.exists() and recent.exists()  # a training still running is left alone
