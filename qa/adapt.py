@@ -9,8 +9,8 @@ positives: retrieval ranks passages, and the passage side has to move too. Measu
 six tuning splits, MRR 0.82 -> 0.89 -> 0.91 (docs/decisions.md). The articles and the
 written questions are the only training data; no question set of the evaluation is used.
 
-The adapted model is cached by a key over everything that shapes it (base model,
-settings, training pairs, passages), so a forced rebuild or a second index reuses it.
+The adapted model is cached by a key over the base model, the settings and the training
+pairs, so a forced rebuild, a second index or an edit elsewhere in an article reuses it.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from .corpus import Corpus, WrittenQuestion
 from .errors import QAError
 from .textnorm import question_text
 
-DONE_FILE = "adapted.json"  # written last: a cached folder without it is unfinished
 if TYPE_CHECKING:
     import torch
 
+DONE_FILE = "adapted.json"  # written last: a cached folder without it is unfinished
 Pair = tuple[str, str]  # (question as embedded, verbatim answering span)
 MAX_PASSAGES_PER_STEP = 256  # above this, each step scores its positives and a random sample
 SUB_BATCH = 16  # texts encoded together: sorted by length, so little of a batch is padding
@@ -76,15 +76,17 @@ def passage_owners(questions: list[WrittenQuestion], chunks: list[Chunk], texts:
     return Passages(texts, owners)
 
 
-def adaptation_key(model: str, settings: AdaptSettings, pairs: list[Pair],
-                   passages: Passages | None = None) -> str:
-    """A checksum of everything the adapted weights depend on."""
+def adaptation_key(model: str, settings: AdaptSettings, pairs: list[Pair]) -> str:
+    """A checksum of the base model, the settings and the training pairs.
+
+    The passages are left out on purpose: an edit to an article outside every answering span
+    (or a new article) reuses the model adapted to the passages as they were, instead of
+    training again for minutes. Clearing ``cache_dir()`` trains on the current passages.
+    """
     h = hashlib.sha256()
     h.update(json.dumps([model_id(model), settings.to_dict()], sort_keys=True).encode())
     for q, s in pairs:
         h.update(f"{q}\x1f{s}\x1e".encode())
-    if passages is not None and settings.passage_epochs > 0:
-        h.update(json.dumps([passages.texts, passages.owners]).encode())
     return h.hexdigest()[:16]
 
 
@@ -203,7 +205,7 @@ def adapted_model(model: str, pairs: list[Pair], settings: AdaptSettings,
     """
     if settings.epochs <= 0 or len(pairs) < 2:
         return model, None
-    key = adaptation_key(model, settings, pairs, passages)
+    key = adaptation_key(model, settings, pairs)
     target = cache_dir() / key
     if (target / DONE_FILE).is_file():
         return str(target), key

@@ -59,14 +59,6 @@ def test_the_cache_key_follows_model_settings_and_pairs(settings: Settings) -> N
     assert key != adapt.adaptation_key(settings.model, AdaptSettings(epochs=9), pairs)
     assert key != adapt.adaptation_key("another/model", settings.adapt, pairs)
     assert key != adapt.adaptation_key(settings.model, settings.adapt, pairs[1:])
-    passages = _passages(settings)
-    with_passages = adapt.adaptation_key(settings.model, settings.adapt, pairs, passages)
-    assert with_passages != key
-    changed = adapt.Passages(["another passage", *passages.texts[1:]], passages.owners)
-    assert with_passages != adapt.adaptation_key(settings.model, settings.adapt, pairs, changed)
-    no_epoch = AdaptSettings(passage_epochs=0)  # passages unused: the same weights, the same key
-    assert (adapt.adaptation_key(settings.model, no_epoch, pairs, passages)
-            == adapt.adaptation_key(settings.model, no_epoch, pairs))
 
 
 def test_each_written_question_is_paired_with_the_passages_that_hold_its_answer(settings: Settings) -> None:
@@ -92,8 +84,7 @@ def test_the_build_reuses_the_cached_model(qa: QA, settings: Settings,
         raise AssertionError("trained again")
 
     monkeypatch.setattr(adapt, "_train", no_training)
-    path, key = adapt.adapted_model(settings.model, _pairs(settings), settings.adapt, progress=False,
-                                    passages=_passages(settings))
+    path, key = adapt.adapted_model(settings.model, _pairs(settings), settings.adapt, progress=False)
     assert key == qa.data.manifest["model"]["adapted"]["key"]
     assert Path(path) == adapt.cache_dir() / key and (Path(path) / adapt.DONE_FILE).is_file()
 
