@@ -48,7 +48,7 @@ class Passages:
     """The passages the index embeds, and for each training pair the ones holding its span."""
 
     texts: list[str]
-    owners: list[tuple[int, ...]]  # aligned with the pairs; empty where no passage holds the span
+    owners: list[tuple[int, ...]]  # aligned with the pairs; empty where no passage overlaps the span
 
 
 def cache_dir() -> Path:
@@ -138,6 +138,7 @@ def _train(model: str, pairs: list[Pair], settings: AdaptSettings, out: Path, pr
 
     epochs = [_batches(pairs, settings.batch_size, rng) for _ in range(settings.epochs)]
     owned = [(p, o) for p, o in zip(pairs, passages.owners, strict=True) if o] if passages else []
+    texts = passages.texts if passages else []
     rounds = settings.passage_epochs if owned else 0
     passage_steps = rounds * -(-len(owned) // settings.passage_batch)
     net.train()
@@ -149,7 +150,6 @@ def _train(model: str, pairs: list[Pair], settings: AdaptSettings, out: Path, pr
             labels = torch.arange(len(batch))
             step((functional.cross_entropy(sim, labels) + functional.cross_entropy(sim.T, labels)) / 2)
     for _ in range(rounds):
-        assert passages is not None
         order = rng.sample(owned, len(owned))
         for i in range(0, len(order), settings.passage_batch):
             batch = order[i:i + settings.passage_batch]
@@ -160,9 +160,9 @@ def _train(model: str, pairs: list[Pair], settings: AdaptSettings, out: Path, pr
             sim = q @ encode(spans).T * settings.scale
             loss = (_multi_positive(sim, same) + _multi_positive(sim.T, same.T)) / 2
             # Question -> every passage, the ones holding its answer as positives.
-            cand = _candidates([o for _, o in batch], len(passages.texts), rng)
+            cand = _candidates([o for _, o in batch], len(texts), rng)
             held = torch.tensor([[c in o for c in cand] for _, o in batch])
-            sim = q @ encode([passages.texts[c] for c in cand]).T * settings.scale
+            sim = q @ encode([texts[c] for c in cand]).T * settings.scale
             step(loss + _multi_positive(sim, held))
     steps.close()
     net.eval()

@@ -188,7 +188,7 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
                 np.savez(fh, **scope_vecs)
             with open(tmp_dir / QUESTIONS_FILE, "wb") as fh:
                 np.savez(fh, vectors=q_vecs.astype(np.float32), sentences=np.array(q_rows, dtype=np.int64))
-            _write_bm25(tmp_dir / BM25_DIR, [keyword_tokens(index_text(c)) for c in chunks])
+            _write_bm25(tmp_dir / BM25_DIR, [keyword_tokens(t) for t in chunk_texts])
             encoder.export_onnx(tmp_dir / ONNX_FILE, tmp_dir / TOKENIZER_FILE)
             table = {
                 "documents": [{k: v for k, v in asdict(d).items() if k != "sha256"}
