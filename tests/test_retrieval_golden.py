@@ -90,10 +90,10 @@ def test_answering_sentence_is_in_the_top_3(qa: QA, case: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize(("question", "doc", "sentence"), [
-    ("dose it rly make deep scars shallower", "can-microneedling-help",
-     "This process can significantly diminish the depth and visibility of scars"),
-    ("does it sting a lot", "say-goodbye", "numbing"),
-    ("how soon can i go out in the sun", "micro-needling-overview", "sun exposure"),
+    ("how long till i see results", "can-microneedling-help",
+     "improvements can be observed after a few sessions"),
+    ("should i stop retinol before", "say-goodbye", "Before undergoing micro needling"),
+    ("what does the pen actually do to my skin", "say-goodbye", "controlled micro-injuries"),
 ])
 def test_written_questions_lift_the_sentence_that_answers(qa: QA, question: str, doc: str,
                                                           sentence: str) -> None:
