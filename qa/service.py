@@ -58,7 +58,8 @@ class QA:
         except IndexMissingError:
             if not build_if_missing:
                 raise
-            print("No index yet; building it once (about a minute) ...", file=sys.stderr)
+            print("No index yet; building it once (about 5 minutes the first time: the model is "
+                  "adapted to the articles) ...", file=sys.stderr)
             build(settings)
             data = load(settings)
         return cls(data, settings)
