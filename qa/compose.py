@@ -120,6 +120,16 @@ _SPELLS_OUT = re.compile(r"^(?:(?:this|these|they)\s+includes?|for example|for i
 # break; and the qualification alone ("However, …") does not say what it qualifies.
 _QUALIFIES = re.compile(r"^(?:however|but|the problem is|unfortunately|that said|even so|nevertheless)\b",
                         re.IGNORECASE)
+# A sentence whose subject is a bare pronoun ("This should only last 1-3 days.", "It creates
+# painful, irritating areas …" after "Acne is …") says nothing checkable alone, or says it of the
+# wrong thing: it is quoted with the sentence it refers back to. "It is important to …" is not
+# such a pronoun, and "This process …" names its subject.
+_REFERS_BACK = re.compile(
+    r"^(?:it|this|they|that)\s+(?!(?:is|'s|’s)\s+(?:\w+\s+)?(?:important|essential|vital|crucial|"
+    r"recommended|necessary|best|advisable)\b)"
+    r"(?:should|can|could|may|might|will|would|must|is|are|was|were|has|have|'s|’s|makes?|creates?|"
+    r"allows?|ensures?|means|helps?|causes?|gives?|leads?|results?|lasts?|works?|reduces?|"
+    r"improves?|stimulates?|only|also|usually|often|typically|generally)\b", re.IGNORECASE)
 
 
 def announcements(sentences: list[Sentence]) -> set[int]:
@@ -130,7 +140,7 @@ def announcements(sentences: list[Sentence]) -> set[int]:
         a, b = s.text.strip(), n.text.strip()
         if s.kind != "body" or n.kind != "body" or n.doc_id != s.doc_id or a.endswith(":"):
             return False
-        if n.block == s.block and (_ANNOUNCES.search(a) or _SPELLS_OUT.match(b)):
+        if n.block == s.block and (_ANNOUNCES.search(a) or _SPELLS_OUT.match(b) or _REFERS_BACK.match(b)):
             return True
         return bool(_QUALIFIES.match(b)) and not b.endswith("?")
 

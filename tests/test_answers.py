@@ -69,6 +69,11 @@ def test_answered_quotes_verbatim_sentences_from_the_cited_passages(qa: QA) -> N
      "These include temporary redness"),
     # The other way round: "These include …" comes with what "these" are.
     ("does it work on icepick and boxcar scars", "atrophic scars", "These include ice pick scars"),
+    # A sentence whose subject is a bare pronoun comes with what the pronoun stands for: the
+    # days are redness's, and the painful areas are acne's, not the treatment's.
+    ("how long does the redness last", "redness and slight inflammation can occur",
+     "This should only last 1-3 days."),
+    ("is microneedling painful", "Acne is one of the most problematic", "It creates painful"),
 ])
 def test_a_sentence_that_only_announces_comes_with_the_one_that_says_it(
         qa: QA, question: str, announced: str, spelled_out: str) -> None:
