@@ -72,11 +72,16 @@ class Composition:
 _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
                  "seven": "7", "eight": "8", "nine": "9", "ten": "10", "twelve": "12",
                  "few": "few", "couple": "2", "several": "several"}
-# A number word is a quantity only before a unit ("four to six sessions", "a day or two"
-# counts via its digit-free unit), never as a pronoun ("one of the benefits").
-_UNIT = r"(?:\s+(?:to|or|-|–)\s+\w+)?\s+(?:sessions?|treatments?|weeks?|months?|days?|hours?|minutes?|" \
-        r"years?|times?|mm|percent)\b"
-_NUM = re.compile(r"\b(\d+(?:\.\d+)?)|\b(" + "|".join(_NUMBER_WORDS) + r")(?=" + _UNIT + r")")
+# What an amount measures: two statements differ only on amounts of one kind. Needle
+# millimetres against minutes, or "SPF 30 for two weeks" against "SPF 30", is no disagreement.
+_DIMENSIONS = {"session": "count", "treatment": "count", "time": "count",
+               "minute": "time", "hour": "time", "day": "time", "week": "time", "month": "time",
+               "year": "time", "mm": "length", "percent": "percent", "%": "percent"}
+_AMOUNT_TOKEN = r"(\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")"
+_QUANTITY = re.compile(r"\b" + _AMOUNT_TOKEN + r"(?:\s*(?:to|or|-|–)\s*" + _AMOUNT_TOKEN + r")?"
+                       r"\s*(sessions?|treatments?|times(?:\s+(?:a|per|each)\s+(?:day|week|month|year))?|minutes?|hours?|"
+                       r"days?|weeks?|months?|years?|mm|"
+                       r"percent|%)?(?!\w|\.\d)")
 _NEGATIVE = re.compile(
     r"\b(avoid|not (be )?(suitable|good candidates?|recommended|for everyone)|can'?t be done|"
     r"cannot be done|should not|shouldn'?t|not suitable|worsen|do not|don'?t)\b")
@@ -84,16 +89,19 @@ _POSITIVE = re.compile(r"\b(may (also )?benefit|suitable for|safe for|can be per
                        r"regardless of|works? (well|efficiently)|effective)\b")
 
 
-def numbers(text: str) -> frozenset[str]:
-    """Numeric facts in a sentence, digits and number words alike (``four to six`` → {4, 6})."""
-    found = set()
-    for digits, word in _NUM.findall(normalize(text)):
-        found.add(digits or _NUMBER_WORDS[word])
-    # "four to six sessions": the first number word takes the unit of the range.
-    for m in re.finditer(r"\b(" + "|".join(_NUMBER_WORDS) + r")\s+(?:to|or)\s+(\w+)\b", normalize(text)):
-        if m.group(2) in _NUMBER_WORDS and _NUMBER_WORDS[m.group(2)] in found:
-            found.add(_NUMBER_WORDS[m.group(1)])
-    return frozenset(found)
+def numbers(text: str) -> dict[str, frozenset[str]]:
+    """Amounts in a sentence by kind (count, time, length, percent; "" for a bare number),
+    digits and number words alike: ``three to six sessions spaced four to six weeks apart`` →
+    {count: {3, 6}, time: {4, 6}}. A number word counts only before a unit, so "one" the
+    pronoun ("one of the benefits") is no amount."""
+    found: dict[str, set[str]] = {}
+    for first, second, unit in _QUANTITY.findall(normalize(text)):
+        if not unit and not first[0].isdigit():
+            continue
+        # "1-2 times a year" is how often, like "every few months": both are time.
+        kind = "time" if unit.startswith("times ") else _DIMENSIONS[unit.rstrip("s")] if unit else ""
+        found.setdefault(kind, set()).update(_NUMBER_WORDS.get(v, v) for v in (first, second) if v)
+    return {k: frozenset(v) for k, v in found.items()}
 
 
 def _quote_text(text: str) -> str:
@@ -268,7 +276,7 @@ class Composer:
                 if a.sentence.doc_id == b.sentence.doc_id or not self.same_topic(q, a, b):
                     continue
                 na, nb = numbers(a.sentence.text), numbers(b.sentence.text)
-                if na and nb and na != nb:
+                if any(na[k] != nb[k] for k in na.keys() & nb.keys()):
                     return True
                 ta, tb = normalize(a.sentence.text), normalize(b.sentence.text)
                 if (bool(_NEGATIVE.search(ta)) != bool(_NEGATIVE.search(tb))
@@ -339,6 +347,10 @@ class Composer:
                 parts.append(f"{text} {marks}")
             return " ".join(parts)
 
+        # A list item already quoted under the line that introduces it is not quoted again.
+        listed = {i for g in groups for i in self.item_ids(g[0])}
+        evidence = [e for g in groups for e in g]
+        groups = [g for g in groups if g[0].idx not in listed]
         # Keep each article's sentences in reading order, articles in order of relevance.
         order: dict[str, int] = {}
         for g in groups:
@@ -367,7 +379,6 @@ class Composer:
             for g in groups:
                 lines.append(line(g) + self.list_items(g[0]))
         text = ("\n" if differ else "\n\n").join(lines)
-        evidence = [e for g in groups for e in g]
         return Composition(text, cited, evidence, differ)
 
     def quote(self, e: Evidence, chosen: set[int], hits: list[Hit]) -> list[tuple[str, Chunk]]:
@@ -399,15 +410,21 @@ class Composer:
         "Needle depths … depending on the severity of the scarring:" is only useful
         with the list that follows it; the items are quoted verbatim, bullet dropped.
         """
+        sentences = self.data.sentences
+        return "".join(f"\n{indent}- {sentences[i].text.lstrip().lstrip('•').strip()}"
+                       for i in self.item_ids(e))
+
+    def item_ids(self, e: Evidence) -> list[int]:
+        """Indices of the list items ``list_items`` quotes after ``e`` (none unless it ends in ':')."""
         if not e.sentence.text.rstrip().endswith(":"):
-            return ""
+            return []
         items = []
-        for s in self.data.sentences[e.idx + 1:]:
-            text = s.text.lstrip()
-            if s.doc_id != e.sentence.doc_id or s.end > e.chunk.end or not text.startswith("•"):
+        for i in range(e.idx + 1, len(self.data.sentences)):
+            s = self.data.sentences[i]
+            if s.doc_id != e.sentence.doc_id or s.end > e.chunk.end or not s.text.lstrip().startswith("•"):
                 break
-            items.append(f"\n{indent}- {text.lstrip('•').strip()}")
-        return "".join(items)
+            items.append(i)
+        return items
 
     def best_in_article(self, q: Query, doc_id: str) -> Evidence | None:
         """The article's best sentence for the question (staff comparison view)."""

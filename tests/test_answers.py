@@ -7,6 +7,7 @@ import re
 import pytest
 
 from qa import QA, Answer
+from qa.compose import numbers
 from qa.config import DISCLAIMER
 from qa.evaluate import quote_found
 from qa.safety import triage
@@ -127,6 +128,35 @@ def test_interval_disagreement_names_both_intervals(qa: QA) -> None:
     assert d["status"] == "answered"
     assert "four to six weeks apart" in d["answer"]
     assert "1-2 months" in d["answer"]
+
+
+@pytest.mark.parametrize(("text", "amounts"), [
+    ("On average, most individuals require three to six sessions spaced four to six weeks apart",
+     {"count": {"3", "6"}, "time": {"4", "6"}}),
+    ("The interval between each treatment is 1-2 months.", {"time": {"1", "2"}}),
+    ("We recommend repeating the treatment 1-2 times a year for maintenance.", {"time": {"1", "2"}}),
+    ("Typically, needle depths ranging from 1mm to 2.5mm are recommended", {"length": {"1", "2.5"}}),
+    ("Use a good sunscreen with a minimum SPF 30 for two weeks.", {"": {"30"}, "time": {"2"}}),
+    ("One of the primary benefits of micro needling is its ability to reduce scars.", {}),
+])
+def test_amounts_are_read_with_what_they_measure(text: str, amounts: dict[str, set[str]]) -> None:
+    assert numbers(text) == amounts
+
+
+def test_the_same_amount_said_twice_is_not_a_disagreement(qa: QA) -> None:
+    # "SPF 30 for two weeks" and "at least SPF 30": the articles agree on the SPF; only one
+    # says for how long, which is no disagreement.
+    d = check_contract(qa, qa.ask("which spf sunscreen after the treatment"))
+    assert d["status"] == "answered"
+    assert "SPF 30" in d["answer"] and "differ" not in d["answer"]
+
+
+def test_a_list_item_is_quoted_once(qa: QA) -> None:
+    # The depth list comes under the sentence that introduces it; its items are not repeated
+    # as answers of their own.
+    d = check_contract(qa, qa.ask("what depth of needle for rolling scars"))
+    assert d["answer"].count("Suitable for moderate atrophic scarring") == 1
+    assert "- 2mm – 2.5mm: Best used for deeper pitted acne scarring." in d["answer"]
 
 
 @pytest.mark.parametrize("question", [
