@@ -77,6 +77,7 @@ _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
 _DIMENSIONS = {"session": "count", "treatment": "count", "time": "count",
                "minute": "time", "hour": "time", "day": "time", "week": "time", "month": "time",
                "year": "time", "mm": "length", "percent": "percent", "%": "percent"}
+_INTERVAL = re.compile(r"\b(?:every|apart|interval|spaced|between (?:each|sessions|treatments))\b")
 _AMOUNT_TOKEN = r"(\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")"
 _QUANTITY = re.compile(r"\b" + _AMOUNT_TOKEN + r"(?:\s*(?:to|or|-|–)\s*" + _AMOUNT_TOKEN + r")?"
                        r"\s*(sessions?|treatments?|times(?:\s+(?:a|per|each)\s+(?:day|week|month|year))?|minutes?|hours?|"
@@ -90,18 +91,36 @@ _POSITIVE = re.compile(r"\b(may (also )?benefit|suitable for|safe for|can be per
 
 
 def numbers(text: str) -> dict[str, frozenset[str]]:
-    """Amounts in a sentence by kind (count, time, length, percent; "" for a bare number),
+    """Amounts in a sentence by kind (count, time, interval, length, percent; "" for a bare number),
     digits and number words alike: ``three to six sessions spaced four to six weeks apart`` →
-    {count: {3, 6}, time: {4, 6}}. A number word counts only before a unit, so "one" the
+    {count: {3, 6}, interval: {4, 6}}. A number word counts only before a unit, so "one" the
     pronoun ("one of the benefits") is no amount."""
     found: dict[str, set[str]] = {}
-    for first, second, unit in _QUANTITY.findall(normalize(text)):
+    norm = normalize(text)
+    for first, second, unit in _QUANTITY.findall(norm):
         if not unit and not first[0].isdigit():
             continue
-        # "1-2 times a year" is how often, like "every few months": both are time.
-        kind = "time" if unit.startswith("times ") else _DIMENSIONS[unit.rstrip("s")] if unit else ""
+        # "1-2 times a year" is how often, like "every few months" or "spaced four to six weeks
+        # apart": intervals, never compared with how long something takes or lasts.
+        kind = "interval" if unit.startswith("times ") else _DIMENSIONS[unit.rstrip("s")] if unit else ""
+        if kind == "time" and _INTERVAL.search(norm):
+            kind = "interval"
         found.setdefault(kind, set()).update(_NUMBER_WORDS.get(v, v) for v in (first, second) if v)
     return {k: frozenset(v) for k, v in found.items()}
+
+
+def disagree(a: str, b: str) -> str | None:
+    """Why two statements on one topic disagree, or None: different amounts of one kind, or
+    opposite guidance (one advises against, the other for: "should avoid" / "may benefit")."""
+    na, nb = numbers(a), numbers(b)
+    kind = next((k for k in na.keys() & nb.keys() if na[k] != nb[k]), None)
+    if kind is not None:
+        return f"amounts ({kind or 'number'})"
+    ta, tb = normalize(a), normalize(b)
+    neg_a, neg_b = bool(_NEGATIVE.search(ta)), bool(_NEGATIVE.search(tb))
+    if (neg_a and not neg_b and _POSITIVE.search(tb)) or (neg_b and not neg_a and _POSITIVE.search(ta)):
+        return "guidance"
+    return None
 
 
 def _quote_text(text: str) -> str:
@@ -271,19 +290,9 @@ class Composer:
     def differ(self, q: Query, groups: list[list[Evidence]]) -> bool:
         """Whether statements of different articles on one topic disagree."""
         heads = [g[0] for g in groups]
-        for i, a in enumerate(heads):
-            for b in heads[i + 1:]:
-                if a.sentence.doc_id == b.sentence.doc_id or not self.same_topic(q, a, b):
-                    continue
-                na, nb = numbers(a.sentence.text), numbers(b.sentence.text)
-                if any(na[k] != nb[k] for k in na.keys() & nb.keys()):
-                    return True
-                ta, tb = normalize(a.sentence.text), normalize(b.sentence.text)
-                if (bool(_NEGATIVE.search(ta)) != bool(_NEGATIVE.search(tb))
-                        and (_POSITIVE.search(ta) or _POSITIVE.search(tb)
-                             or _NEGATIVE.search(ta) or _NEGATIVE.search(tb))):
-                    return True
-        return False
+        return any(a.sentence.doc_id != b.sentence.doc_id and self.same_topic(q, a, b)
+                   and disagree(a.sentence.text, b.sentence.text) is not None
+                   for i, a in enumerate(heads) for b in heads[i + 1:])
 
     # -- writing ---------------------------------------------------------------------
     def compose(self, q: Query, hits: list[Hit], budget: int = MAX_ANSWER_CHARS,
@@ -376,8 +385,13 @@ class Composer:
                 if quotes:
                     lines.append(f"- *{self.titles[doc_id]}*: " + " ".join(quotes))
         else:
-            for g in groups:
-                lines.append(line(g) + self.list_items(g[0]))
+            for k, g in enumerate(groups):
+                text = line(g) + self.list_items(g[0])
+                prev = groups[k - 1][0].idx if k else -2
+                if prev in self.announces and g[0].idx == prev + 1 and "\n" not in lines[-1]:
+                    lines[-1] += " " + text  # both halves of a pair chosen on their own: one paragraph
+                else:
+                    lines.append(text)
         text = ("\n" if differ else "\n\n").join(lines)
         return Composition(text, cited, evidence, differ)
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from qa import QA, Answer
-from qa.compose import numbers
+from qa.compose import disagree, numbers
 from qa.config import DISCLAIMER
 from qa.evaluate import quote_found
 from qa.safety import triage
@@ -132,15 +132,35 @@ def test_interval_disagreement_names_both_intervals(qa: QA) -> None:
 
 @pytest.mark.parametrize(("text", "amounts"), [
     ("On average, most individuals require three to six sessions spaced four to six weeks apart",
-     {"count": {"3", "6"}, "time": {"4", "6"}}),
-    ("The interval between each treatment is 1-2 months.", {"time": {"1", "2"}}),
-    ("We recommend repeating the treatment 1-2 times a year for maintenance.", {"time": {"1", "2"}}),
+     {"count": {"3", "6"}, "interval": {"4", "6"}}),
+    ("The interval between each treatment is 1-2 months.", {"interval": {"1", "2"}}),
+    ("We recommend repeating the treatment 1-2 times a year for maintenance.", {"interval": {"1", "2"}}),
+    ("The procedure itself … typically takes about 30 minutes.", {"time": {"30"}}),
     ("Typically, needle depths ranging from 1mm to 2.5mm are recommended", {"length": {"1", "2.5"}}),
     ("Use a good sunscreen with a minimum SPF 30 for two weeks.", {"": {"30"}, "time": {"2"}}),
     ("One of the primary benefits of micro needling is its ability to reduce scars.", {}),
 ])
 def test_amounts_are_read_with_what_they_measure(text: str, amounts: dict[str, set[str]]) -> None:
     assert numbers(text) == amounts
+
+
+@pytest.mark.parametrize(("a", "b", "why"), [
+    ("Hypertrophic and keloid scars may also benefit from microneedling.",
+     "Patients with a history of keloid or hypertrophic scars should avoid this treatment.", "guidance"),
+    ("For many people, four to six sessions is common.",
+     "Most individuals require three to six sessions spaced four to six weeks apart", "amounts (count)"),
+    # Two warnings, or a warning and a statement of risk, are not opposite guidance.
+    ("It’s important to avoid direct sun exposure during this time.",
+     "This includes avoiding sun exposure, applying soothing creams as recommended.", None),
+    ("Infection or scarring is rare but possible, particularly if post-care instructions are not followed.",
+     "Patients who have … skin infections … should avoid this treatment.", None),
+    # How long a session takes is not how far apart sessions are.
+    ("The procedure … typically takes about 30 minutes.",
+     "The interval between each treatment is 1-2 months.", None),
+])
+def test_disagreement_needs_opposite_guidance_or_different_amounts_of_one_kind(
+        a: str, b: str, why: str | None) -> None:
+    assert disagree(a, b) == why and disagree(b, a) == why
 
 
 def test_the_same_amount_said_twice_is_not_a_disagreement(qa: QA) -> None:
