@@ -21,6 +21,7 @@ from .textnorm import (
     META_WORDS,
     STOPWORDS,
     SpellCorrector,
+    common_english,
     content_words,
     join_compounds,
     keyword_tokens,
@@ -59,7 +60,7 @@ class QueryAnalyzer:
     """Turns question text into a ``Query``; one instance per loaded index."""
 
     def __init__(self, data: IndexData):
-        english = (w for w in data.encoder.tokenizer.get_vocab() if w.isalpha())
+        english = [*(w for w in data.encoder.tokenizer.get_vocab() if w.isalpha()), *common_english()]
         # Stopwords are valid targets too, so "actualy" becomes "actually" and is then dropped.
         self.speller = SpellCorrector([*data.vocabulary, *STOPWORDS], dictionary=english)
         self.expansions = build_expansions()

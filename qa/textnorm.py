@@ -164,6 +164,21 @@ def damerau_levenshtein(a: str, b: str, limit: int = 3) -> int:
     return min(prev[-1], limit)
 
 
+# Words seen at least this often in pyspellchecker's English frequency list (subtitles): ~47k
+# words, enough to know "scab", "pus", "zits" and "oily" (the model's word list does not),
+# while rare entries, where common misspellings hide, stay out.
+ENGLISH_MIN_COUNT = 100
+
+
+@lru_cache(maxsize=1)
+def common_english() -> frozenset[str]:
+    """Common English words: a real word here is never 'corrected' into a corpus word."""
+    from spellchecker import SpellChecker
+
+    counts = SpellChecker(language="en", distance=1).word_frequency.dictionary
+    return frozenset(w for w, n in counts.items() if n >= ENGLISH_MIN_COUNT and w.isalpha())
+
+
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
 
@@ -173,8 +188,9 @@ class SpellCorrector:
 
     Symmetric-delete candidates (one deletion on each side covers insertions,
     deletions, substitutions and transpositions), verified by edit distance.
-    Real English words (the embedding model's word list) are never "corrected":
-    ``fever`` is not a typo of ``ever``, nor ``cost`` of ``most``.
+    Real English words (the embedding model's word list and ``common_english``) are never
+    "corrected": ``fever`` is not a typo of ``ever``, ``cost`` of ``most``, nor ``scab`` of
+    ``scar``.
     """
 
     def __init__(self, vocabulary: Iterable[str], dictionary: Iterable[str] = ()):
