@@ -139,7 +139,20 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"(discharge|fluid|crust|stuff|gunk|goo)", r"\bdischarge\b", r"\bfever\w*", r"\bchills\b",
         r"\bhigh temp", r"\btemperature of\b", r"\bred(ness)? (is |keeps |has )?(spread|spreading)",
         r"\bspreading (redness|rash|red)", r"\bred (streaks?|lines?|tracks?)\b", r"\bstreaks?\b",
-        r"\b(hot|warm|burning) (to (the )?touch|and (red|swollen))", r"\b(red|swollen) and (hot|warm)\b",
+        r"\b(hot|warm|burning) to (the )?touch", r"\b(hot|warm|burning)(,| and) (red|swollen)\b",
+        r"\b(red|swollen)(,| and) (hot|warm)\b",
+        # Redness or swelling that grows: "red, hot and getting bigger", "the swollen patch is spreading".
+        r"\b(red\w*|swell\w*|swollen|hot|warm|patch|area|lump|bump)\b[^.?!]{0,40}\b(getting|got|gotten|"
+        r"grow\w*|grown) (bigger|larger|wider)\b"
+        r"|\b(spread\w*|expand\w*)\b[^.?!]{0,30}\b(red\w*|swell\w*|swollen|hot|warm)\b"
+        r"|\b(red\w*|swell\w*|swollen|hot|warm)\b[^.?!]{0,30}\b(spread\w*|expand\w*)\b"
+        r"|\b(red\w*|swell\w*|swollen|puff\w*)\b[^.?!]{0,30}\b((doubled|tripled) in size|"
+        r"twice as (big|large|wide)|(more|worse|bigger) (each|every|by the) (day|hour)|day by day)",
+        # A fever in other words ("i'm burning up"; a face burning up is a sensation); pus in other
+        # words ("yellow heads", "a lump full of fluid").
+        r"\b(i'?m|im|i am|i feel|feeling|been|i was) burning up\b",
+        r"\byellow ?heads?\b", r"\bpustules?\b", r"\bpus[- ]filled\b",
+        r"\b(lump|bump|spot|swelling|blister)\b[^.?!]{0,30}\bfull of\b",
         r"\bweep(ing|s|y)\b", r"\bgunk", r"\b(shivery|shivering|shivers|feverish|rigors)\b",
         r"\b(green|greenish|yellow|yellowish)\b[^.?!]{0,40}\b(coming out|oozing|leaking|fluid|discharge)"
         r"|\b(coming out|oozing|leaking)\b[^.?!]{0,40}\b(green|greenish|yellow|yellowish)\b",

@@ -89,6 +89,13 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "The swelling has settled. Now my throat feels tight and I'm wheezing",
     "My friend had this done, she's fine. I had it yesterday and my vision is blurry",
     "the soreness gets stronger every single day, today I can't even chew",
+    # Spreading or growing redness and swelling, fever and pus in everyday words.
+    "my cheek is red, hot and getting bigger 3 days after",
+    "the redness has doubled in size since this morning",
+    "my face is swelling more each day",
+    "im burning up and my face is swollen",
+    "there are little yellow heads all over where they did it",
+    "my cheek has a big painful lump that's full of fluid",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
@@ -108,6 +115,9 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "was a bit sore yesterday but today its barely noticeable",  # resolving
     "if someone gets a fever after their session, does that mean infection?",  # a general question
     "read a horror story online about someone's skin turning black, was that microneedling?",
+    "my face is burning up like a sunburn after the session, normal?",  # a sensation, not a fever
+    "my face is red, and hot water makes it sting",
+    "will the redness spread to my neck",  # a general question
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
