@@ -74,7 +74,7 @@ _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
                  "few": "few", "couple": "2", "several": "several"}
 # What an amount measures: two statements differ only on amounts of one kind. Needle
 # millimetres against minutes, or "SPF 30 for two weeks" against "SPF 30", is no disagreement.
-_DIMENSIONS = {"session": "count", "treatment": "count", "time": "count",
+_DIMENSIONS = {"session": "count", "treatment": "count", "time": "count",  # "three times"
                "minute": "time", "hour": "time", "day": "time", "week": "time", "month": "time",
                "year": "time", "mm": "length", "percent": "percent", "%": "percent"}
 _INTERVAL = re.compile(r"\b(?:every|apart|interval|spaced|between (?:each|sessions|treatments))\b")

@@ -164,7 +164,7 @@ def damerau_levenshtein(a: str, b: str, limit: int = 3) -> int:
     return min(prev[-1], limit)
 
 
-# Words seen at least this often in pyspellchecker's English frequency list (subtitles): ~47k
+# Words seen at least this often in pyspellchecker's English frequency list (subtitles): ~44k
 # words, enough to know "scab", "pus", "zits" and "oily" (the model's word list does not),
 # while rare entries, where common misspellings hide, stay out.
 ENGLISH_MIN_COUNT = 100
