@@ -145,7 +145,10 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\b(red\w*|swell\w*|swollen|hot|warm|patch|area|lump|bump)\b[^.?!]{0,40}\b(getting|got|gotten|"
         r"grow\w*|grown) (bigger|larger|wider)\b"
         r"|\b(spread\w*|expand\w*)\b[^.?!]{0,30}\b(red\w*|swell\w*|swollen|hot|warm)\b"
-        r"|\b(red\w*|swell\w*|swollen|hot|warm)\b[^.?!]{0,30}\b(spread\w*|expand\w*)\b"
+        r"|\b(red\w*|swell\w*|swollen|hot|warm|crust\w*|sores?|spots|bumps|patch\w*)\b[^.?!]{0,40}"
+        r"\b(spread\w*|expand\w*)\b"
+        r"|\b(puffy|swollen|red)\b[^.?!]{0,12}\b(and )?(hot|warm)\b"
+        r"(?! (water|shower|bath|compress|weather|day|room|towel|flannel|drink|tea))|\bhoney[- ]colou?red\b"
         r"|\b(red\w*|swell\w*|swollen|puff\w*)\b[^.?!]{0,30}\b((doubled|tripled) in size|"
         r"twice as (big|large|wide)|(more|worse|bigger) (each|every|by the) (day|hour)|day by day)",
         # A fever in other words ("i'm burning up"; a face burning up is a sensation); pus in other
@@ -179,6 +182,9 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"stop(ped)? bleeding",
         r"\bsoak(ed|ing|s)?\b[^.?!]{0,15}\b(through|thru|the)\b", r"\bheavy bleeding\b",
         r"\b(pouring|gushing|streaming|running) (with )?(again|out|blood)\b",
+        # Still going after pressing on it, or tissues soaked red: bleeding that is not named.
+        r"\b(pressed|pressing|pressure|held|holding)\b[^.?!]{0,40}\b(still|keeps?|won'?t stop|wont stop)\b",
+        r"\btissues?\b[^.?!]{0,20}\b(all red|soaked|bloody|full of blood|red through)\b",
     ],
     "severe or worsening pain": [
         r"\b(severe|intense|extreme|unbearable|excruciating|horrible|terrible|agonizing|worst)\w* "
@@ -240,6 +246,15 @@ _PERSISTING: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
                 r"calming)")),
 ]
 
+COLOUR = "skin changing colour"
+# How skin looks over time, not a change since the treatment ...
+_COSMETIC = re.compile(r"\b(dull|sallow|lately|complexion|lighting|"
+                       r"in (photos|pictures|pics|selfies|the mirror)|for (years|ages|months))\b")
+# ... unless the message also says it is new or feels wrong.
+_ACUTE = re.compile(r"\b(cold|numb|since|today|tonight|yesterday|this (morning|afternoon|evening)|hours?|"
+                    r"after (the|my|his|her) (session|treatment|appointment|appt)|suddenly|turned|turning|"
+                    r"going|gone)\b")
+
 # Signs that the person is describing what is happening to them now.
 _PRESENT = re.compile(
     r"\b(i have(?! a history)|i'?ve (got|had|been having|noticed)|ive (got|had|been having|noticed)|"
@@ -275,7 +290,8 @@ _NEGATED = re.compile(
     r"( (or|and|nor) \w+)?")
 # "vision fine", "breathing is ok": a symptom said to be absent the other way round.
 _FINE = re.compile(r"\b(vision|eyesight|sight|eyes?|breathing|throat|lips?|tongue|temp|temperature|"
-                   r"pain|bleeding)( (is|are|was|were|seems?|feels?|looks?|all))? (fine|ok|okay|normal|"
+                   r"pain|bleeding)( (is|are|was|were|seems?|feels?|looks?|all))?"
+                   r"( (totally|completely|perfectly|absolutely|totes|100%))? (fine|ok|okay|normal|"
                    r"good|perfect|unaffected|clear)\b")
 # Signs that a symptom is over, long past, or someone else's.
 _RESOLVED = re.compile(
@@ -290,7 +306,7 @@ _RESOLVED = re.compile(
     r"|\bsorted (itself|themselves) out\b|\b(was|got|been) sorted\b|\b(it|they) (go|goes|went) away\b"
     r"|\bless than (yesterday|before)\b|\b(barely|hardly) (noticeable|there|visible)\b"
     r"|\b\d+ ?% (gone|better)\b"
-    r"|\bstopped (straight away|quickly|on (its|it'?s) own|by itself|after a|in a few|within)\b"
+    r"|\bstopped (straight away|quickly|on (its|it'?s) own|by itself|after a|in a few|within|as soon as)\b"
     r"|\b(she'?s|he'?s|i'?m|im|they'?re) (fine|ok|okay|better) now\b")
 _PAST = re.compile(r"\b(\w+ )?(years?|months?) ago\b|\b(ages|long) ago\b|\bhistory of\b"
                    r"|\bbefore \d+ (months?|years?)\b|\bused to\b|\bin ages\b|\blast (year|month)\b"
@@ -313,6 +329,7 @@ _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing
                       r"more and more|instead|rather than better|\w+ing again|"
                       r"(become|becoming|got|gotten|is|are|getting|grown|growing) (\w+ )?worse|"
                       r"c[ao]me back|coming back|returned|flared|start(s|ed|ing)? (up )?again|stop start|"
+                      r"(went|gone|got|turned|going|getting) (bad|worse|red|redder|swollen|hot) again|"
                       r"(but|and) (now|today|tonight)(?! (it'?s|its|i'?m|im) (fine|ok|okay|better|gone)))\b")
 _CONDITIONAL = re.compile(r"\bif (i|you|u|it|its|it'?s|my|they|there|someone|somebody|anyone|a person|"
                           r"people) \w+")
@@ -358,6 +375,10 @@ def read(text: str) -> Reading:
     concerns = tuple(k for k, pats in _COMPILED.items() if any(p.search(live) for p in pats))
     concerns += tuple(k for k, topic, sign in _PERSISTING
                       if k not in concerns and topic.search(live) and sign.search(live))
+    if COLOUR in concerns and _COSMETIC.search(live) and not _ACUTE.search(live):
+        # "skin looks dull and grey lately", "scars look like black holes in photos": how the skin
+        # looks, not a colour change since the treatment; the meaning reading still gets a say.
+        concerns = tuple(c for c in concerns if c != COLOUR)
     return Reading(concerns, "" if concerns else live)
 
 

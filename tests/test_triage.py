@@ -96,6 +96,9 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "im burning up and my face is swollen",
     "there are little yellow heads all over where they did it",
     "my cheek has a big painful lump that's full of fluid",
+    "day 4, cheek is puffy and hot, it was settling then went bad again since last night",
+    "the crusts round her nose are honey coloured and spreading, she had it done on monday",
+    "held pressure for half an hour like they said and it's still trickling, tissues soaked",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
@@ -118,6 +121,8 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "my face is burning up like a sunburn after the session, normal?",  # a sensation, not a fever
     "my face is red, and hot water makes it sting",
     "will the redness spread to my neck",  # a general question
+    "my complexion has looked dull and grey for months, will this help?",  # how skin looks
+    "eyes watered a bit during the session but stopped as soon as it ended, vision totally fine",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
