@@ -26,7 +26,7 @@ def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9")]
+TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9", "10")]
 SETS = [*TUNING, DATA / "triage_test.jsonl"]
 
 
