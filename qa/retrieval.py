@@ -79,14 +79,26 @@ class Retriever:
         return self.analyzer.analyse(text, context)
 
     def encode(self, q: Query) -> np.ndarray:
-        """The query's dense vector, encoded once and kept on the query."""
+        """The query's dense vector, encoded once and kept on the query.
+
+        A follow-up's vector is the sum of its own text's and the text with its context: the
+        context fills in what "they" are, the question's own vector keeps a question that only
+        looked like a follow-up on its own topic (docs/decisions.md, *Follow-ups*)."""
         if q.vector is None:
-            q.vector = self.data.encoder.encode_query(q.text or q.raw)
+            full = self.data.encoder.encode_query(q.text or q.raw)
+            if q.own_text and q.own_text != q.text:
+                v = self.data.encoder.encode_query(q.own_text) + full
+                full = (v / max(float(np.linalg.norm(v)), 1e-9)).astype(np.float32)
+            q.vector = full
         return q.vector
 
     def bm25_scores(self, q: Query) -> np.ndarray:
         bm = self.data.bm25
-        scores = bm.get_scores(q.stems) if q.stems else np.zeros(len(self.data.chunks), np.float32)
+        own = [s for s in q.stems if s in q.focus]
+        scores = bm.get_scores(own) if own else np.zeros(len(self.data.chunks), np.float32)
+        context = [s for s in q.stems if s not in q.focus]
+        if context:  # a follow-up's borrowed words count, at half weight
+            scores = scores + CONTEXT_WEIGHT * bm.get_scores(context)
         if q.expansions and self.weights.expansion:
             scores = scores + self.weights.expansion * bm.get_scores(q.expansions)
         return np.asarray(scores, dtype=np.float32)
@@ -279,6 +291,7 @@ class SentenceScorer:
 
 
 LEXICAL_FLOOR = 8.0
+CONTEXT_WEIGHT = 0.5  # BM25 weight of the words a follow-up borrows from the previous question
 FOCUS_WEIGHT = 2.0  # the question's own words against words borrowed from earlier turns
 PROMO_PENALTY = 0.25
 HEADING_WEIGHT = 0.5  # a question word found only in the sentence's section heading

@@ -91,9 +91,12 @@ _PERSONAL = re.compile(
     r"can i (?:still )?(?:get|have|do|go ahead|book|go for) (?:it|this|microneedling|micro-needling|"
     r"needling|treatment|a session|ahead)\b)"
 )
+# "it" is not among these: in a chat about one treatment it nearly always means the treatment
+# ("does it hurt?"), and reading it as a reference sent self-contained questions to the previous
+# topic (docs/decisions.md, *Follow-ups*).
 _REFERS_BACK = re.compile(
     r"^(and|but|so|also|what about|how about|why|why not|then|ok|okay)\b"
-    r"|\b(it|its|they|them|their|that|this|those|these|one|ones|there|same|more|else|other)\b"
+    r"|\b(they|them|their|that|this|those|these|ones|both|same|else|other|others)\b"
 )
 _GENERIC_TERMS = {"microneedling", "treatment", "procedure", "article", "articles", "acne", "scar",
                   "scars", "skin", "question", "answer"}
@@ -102,8 +105,9 @@ _GENERIC_TERMS = {"microneedling", "treatment", "procedure", "article", "article
 def followup_context(question: str, history: list[Turn]) -> str | None:
     """The earlier question a follow-up leans on, or None for a self-contained question.
 
-    A short question, or one that refers back ("how long do they last?", "and for
-    deeper ones?"), is searched together with the previous user turn.
+    A short question (at most two words that are not the topic's own), or one that refers
+    back ("how long do they last?", "and for deeper ones?"), is searched together with the
+    previous user turn.
     """
     prev = next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()),
                 None)
@@ -111,7 +115,7 @@ def followup_context(question: str, history: list[Turn]) -> str | None:
         return None
     norm = normalize(question)
     key = [w for w in content_words(norm) if w not in _GENERIC_TERMS]
-    if len(key) <= 3 or _REFERS_BACK.search(norm):
+    if len(key) <= 2 or _REFERS_BACK.search(norm):
         return prev
     return None
 

@@ -94,7 +94,8 @@ class QA:
         # of two costs far less than two passes (docs/benchmarks.md); both then hit the cache.
         meaning = SymptomModel.texts(reading.live) if symptoms is not None else []
         if meaning:
-            self.data.encoder.encode_cached([q.text or q.raw, *meaning])
+            own = [q.own_text] if context is not None and q.own_text else []
+            self.data.encoder.encode_cached([q.text or q.raw, *own, *meaning])
         hits = self.retriever.search(q, k=RETRIEVED_K)
         t1 = time.perf_counter()
         answer = self._answer(v.question, q, hits, triage(v.question, symptoms, reading))

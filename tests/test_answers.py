@@ -11,6 +11,8 @@ from qa.compose import disagree, numbers
 from qa.config import DISCLAIMER
 from qa.evaluate import quote_found
 from qa.safety import triage
+from qa.schema import Turn
+from qa.scope import followup_context
 from qa.service import PERSONAL_NOTE
 
 KEYS = {"question", "status", "answer", "citations", "retrieved", "disclaimer", "timings_ms"}
@@ -252,6 +254,36 @@ def test_follow_up_answers_with_something_new_rather_than_the_last_answer_again(
     quotes = [text for text, _ in answer_sentences(d)]
     assert quotes[0] not in first.answer  # it does not open with what was just said
     assert any("apply a numbing cream to reduce discomfort" in t for t in quotes)
+
+
+@pytest.mark.parametrize(("before", "question"), [
+    ("how long does the redness last", "what depth of needle for rolling scars"),
+    ("is it safe for dark skin", "does it hurt a lot"),
+    ("can i combine it with a chemical peel", "how many sessions will i need"),
+])
+def test_a_new_question_after_another_topic_is_answered_on_its_own_topic(
+        qa: QA, before: str, question: str) -> None:
+    """A chat moves on: a self-contained question (even one with "it") is not read as a
+    follow-up of the previous, unrelated one."""
+    history = [{"role": "user", "content": before}, {"role": "assistant", "content": qa.ask(before).answer}]
+    alone = qa.ask(question)
+    d = check_contract(qa, qa.ask(question, history))
+    assert alone.retrieved[0].text in [p["text"] for p in d["retrieved"][:3]]
+    assert d["answer"].splitlines()[:2] == alone.answer.splitlines()[:2]
+
+
+@pytest.mark.parametrize(("question", "follows"), [
+    ("how long do they last?", True),  # "they" refers back
+    ("and for deeper ones?", True),
+    ("recovery?", True),  # too short to stand alone
+    ("what does it add?", True),
+    ("does it leave marks on dark skin", False),  # "it" is the treatment
+    ("what depth of needle for rolling scars", False),
+    ("is it safe for people with dark skin", False),
+])
+def test_what_reads_as_a_follow_up(question: str, follows: bool) -> None:
+    history = [Turn(role="user", content="what are the side effects?")]
+    assert (followup_context(question, history) is not None) == follows
 
 
 @pytest.mark.parametrize("question", [
