@@ -38,7 +38,8 @@ class FusionWeights:
     dense: float = 0.8
     # 10 until session 14; the adapted model's rankings are sharper, and 5 (top ranks weigh
     # more) raised MRR on each of the six tuning splits it was chosen on, 0.907 -> 0.918; on
-    # the later fresh split dev7 it scored level with 10 (docs/decisions.md).
+    # the later fresh split dev7, 3 questions ranked better and 3 worse (MRR 0.859 against
+    # 0.874 with 10; docs/decisions.md).
     k: float = 5.0
     expansion: float = 0.35  # weight of lexicon words added to the keyword query
     sentence: float = 0.15  # weight of the chunk's best sentence score (precise evidence)
