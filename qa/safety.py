@@ -197,13 +197,18 @@ _SYMPTOMS: dict[str, list[str]] = {
     "eye or vision problems": [
         r"\b(vision|eyesight|sight|visual|acuity)\b", r"\bblurr(y|ed|ing)\b", r"\bdouble vision\b",
         r"\b(curtain|floaters?|flashes of light)\b", r"\bwhat i can see\b",
-        r"\b(can'?t|cant|cannot) see\b", r"\beye\w* [^.?!]{0,20}(pain|hurt\w*|swell\w*|swollen|"
+        r"\b(can'?t|cant|cannot) see\b(?! (much |any |a |the )?(change|difference|improvement|results?|"
+        r"progress))", r"\beye\w* [^.?!]{0,20}(pain|hurt\w*|swell\w*|swollen|"
         r"red|bleed\w*|burn\w*)", r"\bin (my|the) eye\b",
         r"\b(dim|hazy|foggy|cloudy|smudgy|fuzzy|misty)\b[^.?!]{0,30}\beyes?\b"
         r"|\beyes?\b[^.?!]{0,30}\b(dim|hazy|foggy|cloudy|smudgy|fuzzy|misty)\b",
     ],
     "a medical emergency": [
-        r"\bchest pain\b", r"(?<!nearly )(?<!almost )\bfaint(ed|ing)?\b", r"\bpassed out\b",
+        # "fainted", "I feel faint" — not "a faint bluish mark".
+        r"\bchest pain\b", r"(?<!nearly )(?<!almost )\bfaint(ed|ing)\b",
+        r"\b(feel|feeling|felt|feels|i'?m|im|was|went|go|going|going to|gonna|about to|might)"
+        r"( really| so| a bit| very)? faint\b",
+        r"\bpassed out\b",
         r"\bunconscious\b", r"\bseizure", r"\bcollaps(e|ed)\b", r"\bconfus(ed|ion)\b",
         r"\bdisoriented\b", r"\bslurr\w*", r"\bdroop\w*", r"\btwitch\w*", r"\bconvuls\w*",
         r"\bheart (is |was )?(racing|pounding)\b", r"\bpalpitations?\b",
@@ -248,8 +253,9 @@ _PERSISTING: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
 
 COLOUR = "skin changing colour"
 # How skin looks over time, not a change since the treatment ...
-_COSMETIC = re.compile(r"\b(dull|sallow|lately|complexion|lighting|"
-                       r"in (photos|pictures|pics|selfies|the mirror)|for (years|ages|months))\b")
+_COSMETIC = re.compile(r"\b(dull|sallow|lately|complexion|lighting|fade|"
+                       r"in (photos|pictures|pics|selfies|the mirror)|for (years|ages|months)|"
+                       r"old (breakouts?|scars?|acne|marks?|spots?|pimples?))\b")
 # ... unless the message also says it is new or feels wrong.
 _ACUTE = re.compile(r"\b(cold|numb|since|today|tonight|yesterday|this (morning|afternoon|evening)|hours?|"
                     r"after (the|my|his|her) (session|treatment|appointment|appt)|suddenly|turned|turning|"
@@ -272,13 +278,15 @@ _HYPOTHETICAL = re.compile(
     r"|\blook like\?|\bwhat does (it|that) mean\b|^(is|are) [^.?!]*\b(common|usual|likely)\?"
     r"|^what (symptoms?|signs?)\b|\bbefore i (do|book|have|get|go|start)\b|\bwhat'?s your (guidance|advice)\b"
     r"|\bconsidered (ab)?normal\b|\bhorror stor(y|ies)\b|\bread(ing)? (a|an|about|online|somewhere)\b"
-    r"|\bif (i|you|u|it|its|it'?s|my|they|there|someone|somebody|anyone|a person|people)\b"
+    r"|\bif (i|i'?ve|ive|i'?m|im|i'?d|you|u|it|its|it'?s|my|they|there|someone|somebody|anyone|a person|"
+    r"people)\b"
     r"|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b|\bheard (it|that|about|of)\b"
     r"|^is [^.?!]{0,30}\bsafe\b|\bwhat (should|do|would|can) (i|we|you|u) do (if|when)\b"
     r"|\b(is|will) (this|it|that) (going to|gonna) (be|hurt|feel|sting)\b"
     r"|\b(am i|will i|are we|will we) (going to|gonna) (be|look|come out|bleed|feel|see)\b"
     r"|^how \w+ will (my|it|i|the)\b"
     r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
+    r"|^what (does|do|would|should) [^.?!]{0,30}\blook like\b|\bwhat to (watch|look) (out )?for\b"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.
 # Negated persistence stays ("will not stop", "not responding", "isn't getting better").
@@ -302,7 +310,8 @@ _RESOLVED = re.compile(
     r"(?=\s*(now|away|already|by|but|and|just|$|[,.!]))"
     r"|\b(calming|settling|easing|going|gone|cooled( right)?) down\b"
     r"(?! (my|the|to|towards|into|his|her|their))"
-    r"|\b(fading|easing off|settling|improving|getting better|recovered|went away|cleared up)\b"
+    r"|(?<!not )(?<!n't )(?<!nt )\b(fading|easing off|settling|improving|getting better|recovered|went away|"
+    r"cleared up)\b"
     r"|\bsorted (itself|themselves) out\b|\b(was|got|been) sorted\b|\b(it|they) (go|goes|went) away\b"
     r"|\bless than (yesterday|before)\b|\b(barely|hardly) (noticeable|there|visible)\b"
     r"|\b\d+ ?% (gone|better)\b"
@@ -310,7 +319,8 @@ _RESOLVED = re.compile(
     r"|\b(she'?s|he'?s|i'?m|im|they'?re) (fine|ok|okay|better) now\b")
 _PAST = re.compile(r"\b(\w+ )?(years?|months?) ago\b|\b(ages|long) ago\b|\bhistory of\b"
                    r"|\bbefore \d+ (months?|years?)\b|\bused to\b|\bin ages\b|\blast (year|month)\b"
-                   r"|\bas a (kid|child|teen\w*)\b|\bback in\b|\bin (19|20)\d\d\b"
+                   r"|\bas a (kid|child|teen\w*)\b|\bback in\b|\b(in|was|like|around) (19|20)\d\d\b"
+                   r"|\blast time\b"
                    r"|\bwhen i was (a |younger|little|\d+)"
                    r"|\bin (jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)\w*\b")
 _OTHER_PERSON = re.compile(r"\bmy (friend|cousin|sister|brother|mum|mom|mother|dad|father|partner|wife|"
@@ -320,7 +330,7 @@ _FIRST_PERSON = re.compile(r"\b(i|i'?m|im|i'?ve|ive|me|my|mine)\b")
 _NOW = re.compile(r"\b(now|today|tonight|just|right now|currently|at the moment|this (morning|afternoon|"
                   r"evening)|since|still|can'?t|cant|won'?t|wont|there'?s|there (is|are)|"
                   r"(he|she|they) (is|are)|what (do|should) (i|we) do|help (me|us|him|her)|please help|"
-                  r"(is|are|isn'?t|isnt|aren'?t|he'?s|hes|"
+                  r"(is|are|isn'?t|isnt|aren'?t|he'?s|hes|it'?s|its|"
                   r"she'?s|shes|they'?re|theyre|keeps?) (not )?\w+ing)\b")
 # ... unless the message also says it is still going on.
 _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing|weeping|going|"
@@ -331,8 +341,11 @@ _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing
                       r"c[ao]me back|coming back|returned|flared|start(s|ed|ing)? (up )?again|stop start|"
                       r"(went|gone|got|turned|going|getting) (bad|worse|red|redder|swollen|hot) again|"
                       r"(but|and) (now|today|tonight)(?! (it'?s|its|i'?m|im) (fine|ok|okay|better|gone)))\b")
-_CONDITIONAL = re.compile(r"\bif (i|you|u|it|its|it'?s|my|they|there|someone|somebody|anyone|a person|"
+_CONDITIONAL = re.compile(r"\bif (i|i'?ve|ive|i'?m|im|i'?d|you|u|it|its|it'?s|my|they|there|someone|somebody|"
+                          r"anyone|a person|"
                           r"people) \w+")
+# "can i still get microneedling" asks about booking; its "still" says nothing is going on.
+_STILL_ASKING = re.compile(r"\b(can|could|should|would|will|do) (i|we|you|u) still\b")
 # Where a resolution word reports nothing: "is that the filler settling?" asks, and
 # "instead of settling" says the opposite.
 _NOT_A_REPORT = re.compile(r"[^.?!]*\?|\b(instead of|rather than|(meant|supposed) to be) \w+")
@@ -367,7 +380,8 @@ def read(text: str) -> Reading:
     concern.
     """
     norm = reading_text(text)
-    if _HYPOTHETICAL.search(norm) is not None and not _PRESENT.search(_CONDITIONAL.sub(" ", norm)):
+    if _HYPOTHETICAL.search(norm) is not None \
+            and not _PRESENT.search(_STILL_ASKING.sub(" ", _CONDITIONAL.sub(" ", norm))):
         return Reading((), "")
     live = live_text(norm)
     if not live.strip():

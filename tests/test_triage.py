@@ -26,7 +26,7 @@ def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9", "10")]
+TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", *(str(i) for i in range(2, 12)))]
 SETS = [*TUNING, DATA / "triage_test.jsonl"]
 
 
@@ -99,6 +99,8 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "day 4, cheek is puffy and hot, it was settling then went bad again since last night",
     "the crusts round her nose are honey coloured and spreading, she had it done on monday",
     "held pressure for half an hour like they said and it's still trickling, tissues soaked",
+    "my son says his eye went blurry after they did near his eyes, he's scared and it's not getting better",
+    "i think im going to faint, everything is spinning",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
@@ -123,6 +125,12 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "will the redness spread to my neck",  # a general question
     "my complexion has looked dull and grey for months, will this help?",  # how skin looks
     "eyes watered a bit during the session but stopped as soon as it ended, vision totally fine",
+    "what does an infection look like vs normal healing, want to know what to watch for",
+    "if ive had hives from a cream before can i still get microneedling",
+    "got hives from a perfume once but that was like 2018, nothing now",
+    "old acne marks look almost black under my chin, will this fade them",
+    "a faint bluish mark on my jaw the day after, tender like when you bump into something",
+    "two weeks in and i can't see much change yet, is that normal",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
