@@ -267,7 +267,14 @@ _PRESENT = re.compile(
     r"i'?ve been (feeling|having|getting|\w+y)|"
     r"i got|i'?m having|i am having|i'?m getting|there is|there'?s|it'?s|its|"
     r"now|since|ago|yesterday|today|tonight|last night|this morning|still|keeps? \w+ing|started|"
-    r"getting worse|right now|help me|what (do|should) (i|we) do(?! (if|when)\b)|should (i|we) go)\b"
+    r"getting worse|right now|help me|what (do|should) (i|we) do(?! (if|when)\b)|should (i|we) go|"
+    # The writer's own skin described as it is: "my face is swollen", "my cheek has yellow stuff",
+    # "mine is hot" (a question around it does not make it hypothetical).
+    r"(?<!will )(?<!would )(?<!could )my (face|cheeks?|skin|lips?|eyes?|eyelids?|jaw|jawline|chin|forehead|"
+    r"nose|neck|throat|tongue|mouth|temples?|whole face|treated \w+) (is|are|has|have|feels?|looks?|went|got|"
+    r"turned|keeps?)|mine (is|are|has|looks?|feels?)|"
+    # "... if my lips are swelling up": a symptom going on now, even inside a conditional.
+    r"(is|are) (swelling|bleeding|oozing|spreading|throbbing|weeping|blistering|closing))\b"
 )
 # A question about risks in general, a hypothetical, or prevention: not a description.
 _HYPOTHETICAL = re.compile(

@@ -101,6 +101,11 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "held pressure for half an hour like they said and it's still trickling, tissues soaked",
     "my son says his eye went blurry after they did near his eyes, he's scared and it's not getting better",
     "i think im going to faint, everything is spinning",
+    # A question around a description of one's own skin does not make it hypothetical.
+    "my face is swollen and hot, what to watch for?",
+    "what does pus look like? my cheek has yellow stuff coming out",
+    "if ive got a fever and my face is swollen should i worry",
+    "can i still go to work if my lips are swelling up",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
