@@ -354,8 +354,12 @@ _CONDITIONAL = re.compile(r"\bif (i|i'?ve|ive|i'?m|im|i'?d|you|u|it|its|it'?s|my
 # "can i still get microneedling" asks about booking; its "still" says nothing is going on.
 _STILL_ASKING = re.compile(r"\b(can|could|should|would|will|do) (i|we|you|u) still\b")
 # Where a resolution word reports nothing: "is that the filler settling?" asks, and
-# "instead of settling" says the opposite.
-_NOT_A_REPORT = re.compile(r"[^.?!]*\?|\b(instead of|rather than|(meant|supposed) to be) \w+")
+# "instead of settling" or "thought it should be getting better" says the opposite.
+_NOT_A_REPORT = re.compile(r"[^.?!]*\?|\b(instead of|rather than|(meant|supposed) to be|should be|"
+                           r"thought it (would|should|was going to)( be)?) \w+"
+                           # a question without its question mark: "is that the filler settling"
+                           r"|(?:^|(?<=[.!?,]) )(is|are|could|would|will|can|does|do) (that|this|it|they)\b"
+                           r"[^.?!]*")
 
 
 @dataclass(frozen=True)

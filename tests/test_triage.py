@@ -106,6 +106,9 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "what does pus look like? my cheek has yellow stuff coming out",
     "if ive got a fever and my face is swollen should i worry",
     "can i still go to work if my lips are swelling up",
+    # What it "should" do, or a question without its question mark, is no sign it is over.
+    "day 4 and the pain is way worse than day 1, thought it should be getting better by now.",
+    "part of my jaw has gone bluish and feels cold and numb this evening, is that the filler settling",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
