@@ -356,7 +356,7 @@ _STILL_ASKING = re.compile(r"\b(can|could|should|would|will|do) (i|we|you|u) sti
 # Where a resolution word reports nothing: "is that the filler settling?" asks, and
 # "instead of settling" or "thought it should be getting better" says the opposite.
 _NOT_A_REPORT = re.compile(r"[^.?!]*\?|\b(instead of|rather than|(meant|supposed) to be|should be|"
-                           r"thought it (would|should|was going to)( be)?) \w+"
+                           r"thought it (would|should|was going to)( be)?)( \w+){1,3}"
                            # a question without its question mark: "is that the filler settling"
                            r"|(?:^|(?<=[.!?,]) )(is|are|could|would|will|can|does|do) (that|this|it|they)\b"
                            r"[^.?!]*")
