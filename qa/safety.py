@@ -251,9 +251,15 @@ _PERSISTING: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
                 r"calming)")),
 ]
 
+_HEAT = re.compile(r"\b(hot|warm|warmth|heat|burning)\b")
+# The treatment was today: "had it done this afternoon", "my session was a few hours ago".
+_SAME_DAY = re.compile(r"\b(had it done|done|treatment|session|appointment|appt|needled|microneedl\w*)\b"
+                       r"[^.?!]{0,30}\b(today|this (morning|afternoon|evening)|tonight|earlier today|"
+                       r"(a few|few|couple of|couple|\d+) (hours|hrs) ago)\b")
 COLOUR = "skin changing colour"
 # How skin looks over time, not a change since the treatment ...
-_COSMETIC = re.compile(r"\b(dull|sallow|lately|complexion|lighting|fade|"
+_COSMETIC = re.compile(r"\b(dull|sallow|tired|lately|all the time|complexion|lighting|fade|pigment\w*|"
+                       r"(left )?from (old )?(acne|breakouts?|pimples?|spots)|"
                        r"in (photos|pictures|pics|selfies|the mirror)|for (years|ages|months)|"
                        r"old (breakouts?|scars?|acne|marks?|spots?|pimples?))\b")
 # ... unless the message also says it is new or feels wrong.
@@ -263,7 +269,9 @@ _ACUTE = re.compile(r"\b(cold|numb|since|today|tonight|yesterday|this (morning|a
 
 # Signs that the person is describing what is happening to them now.
 _PRESENT = re.compile(
-    r"\b(i have(?! a history)|i'?ve (got|had|been having|noticed)|ive (got|had|been having|noticed)|"
+    # "i have sensitive skin" is a trait, not something happening
+    r"\b(i have(?! a history)(?! (sensitive|dry|oily|dark|fair|light|olive|combination|normal|acne[- ]prone) "
+    r"skin)|i'?ve (got|had|been having|noticed)|ive (got|had|been having|noticed)|"
     r"i'?ve been (feeling|having|getting|\w+y)|"
     r"i got|i'?m having|i am having|i'?m getting|there is|there'?s|it'?s|its|"
     r"now|since|ago|yesterday|today|tonight|last night|this morning|still|keeps? \w+ing|started|"
@@ -294,14 +302,17 @@ _HYPOTHETICAL = re.compile(
     r"|^how \w+ will (my|it|i|the)\b"
     r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
     r"|^what (does|do|would|should) [^.?!]{0,30}\blook like\b|\bwhat to (watch|look) (out )?for\b"
+    r"|\bwhat'?s the difference\b|\bdifference between\b"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.
 # Negated persistence stays ("will not stop", "not responding", "isn't getting better").
 _NEGATED = re.compile(
-    r"\b(no|not|never|without|nor|doesn'?t|don'?t|didn'?t|isn'?t|wasn'?t|aren'?t|haven'?t|hasn'?t)"
-    r"(?! (stop|stopping|slow|slowing|responding|breathing|able|getting|improving|settling|going|healing|"
+    r"\b(no|not|never|without|nor|nothing|doesn'?t|don'?t|didn'?t|isn'?t|wasn'?t|aren'?t|haven'?t|hasn'?t)"
+    r"(?! (stop|stops|stopping|slow|slowing|responding|breathing|able|getting|improving|settling|going|"
+    r"healing|helps|works|"
     r"letting|clotting|easing|working|waking|better|know|recogni[sz]e|remember|respond)\b)"
-    r"( (a|any|really|even|too|very|that|so|the|get|got|have|had|feel|been|means|at all))?( \w+)"
+    r"( (a|any|really|even|too|very|that|so|the|get|got|have|had|feel|been|means|at all|red|yellow|green|"
+    r"high|bad))?( \w+)"
     r"( (or|and|nor) \w+)?")
 # "vision fine", "breathing is ok": a symptom said to be absent the other way round.
 _FINE = re.compile(r"\b(vision|eyesight|sight|eyes?|breathing|throat|lips?|tongue|temp|temperature|"
@@ -313,7 +324,8 @@ _RESOLVED = re.compile(
     r"\b(all )?(cleared|cleared up|fine|better|settled|healed|resolved|going down)\b[^.?!,]{0,12}"
     r"\b(now|up|since|already)\b"
     r"|\b(it|it'?s|its|they|that|the \w+) (has |had )?(stopped|settled|went down|cleared)\b"
-    r"|\b(nearly|almost|all|long|it'?s|its|has|have|had|is|are|was|were)( completely| totally| fully)? gone\b"
+    r"|\b(nearly|almost|all|long|it'?s|its|that'?s|thats|has|have|had|is|are|was|were)"
+    r"( completely| totally| fully)? gone\b"
     r"(?=\s*(now|away|already|by|but|and|just|$|[,.!]))"
     r"|\b(calming|settling|easing|going|gone|cooled( right)?) down\b"
     r"(?! (my|the|to|towards|into|his|her|their))"
@@ -324,7 +336,7 @@ _RESOLVED = re.compile(
     r"|\b\d+ ?% (gone|better)\b"
     r"|\bstopped (straight away|quickly|on (its|it'?s) own|by itself|after a|in a few|within|as soon as)\b"
     r"|\b(she'?s|he'?s|i'?m|im|they'?re) (fine|ok|okay|better) now\b")
-_PAST = re.compile(r"\b(\w+ )?(years?|months?) ago\b|\b(ages|long) ago\b|\bhistory of\b"
+_PAST = re.compile(r"\b(\w+ )?(years?|yrs?|months?|mths?) ago\b|\b(ages|long) ago\b|\bhistory of\b"
                    r"|\bbefore \d+ (months?|years?)\b|\bused to\b|\bin ages\b|\blast (year|month)\b"
                    r"|\bas a (kid|child|teen\w*)\b|\bback in\b|\b(in|was|like|around) (19|20)\d\d\b"
                    r"|\blast time\b"
@@ -400,6 +412,11 @@ def read(text: str) -> Reading:
     concerns = tuple(k for k, pats in _COMPILED.items() if any(p.search(live) for p in pats))
     concerns += tuple(k for k, topic, sign in _PERSISTING
                       if k not in concerns and topic.search(live) and sign.search(live))
+    if "infection" in concerns and _SAME_DAY.search(live) and not _ONGOING.search(live) and not any(
+            p.search(_HEAT.sub("x", live)) for p in _COMPILED["infection"]):
+        # Warmth on the day of the treatment is expected; heat counts from the next day on, or
+        # with any other sign (pus, spreading, fever ...).
+        concerns = tuple(c for c in concerns if c != "infection")
     if COLOUR in concerns and _COSMETIC.search(live) and not _ACUTE.search(live):
         # "skin looks dull and grey lately", "scars look like black holes in photos": how the skin
         # looks, not a colour change since the treatment; the meaning reading still gets a say.

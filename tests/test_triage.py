@@ -26,7 +26,7 @@ def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", *(str(i) for i in range(2, 12)))]
+TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", *(str(i) for i in range(2, 13)))]
 SETS = [*TUNING, DATA / "triage_test.jsonl"]
 
 
@@ -139,6 +139,13 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "old acne marks look almost black under my chin, will this fade them",
     "a faint bluish mark on my jaw the day after, tender like when you bump into something",
     "two weeks in and i can't see much change yet, is that normal",
+    "face feels warm and kind of hot to touch tonight, had my session this afternoon, normal?",  # same day
+    "no fever, no red streaks, nothing oozing. when can i wash my face",  # all absent
+    "was sore and throbbing for the first hour but thats totally gone now",
+    "had a staph infection on my arm 3 yrs ago, all cleared, am i ok to book",
+    "whats the difference between normal swelling and an allergic reaction",
+    "what would hives look like? i have sensitive skin and want to know what to expect",
+    "brown marks left from acne look almost black in some light, can this fade them",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
