@@ -87,11 +87,14 @@ class Retriever:
         context fills in what "they" are, the question's own vector keeps a question that only
         looked like a follow-up on its own topic (docs/decisions.md, *Follow-ups*)."""
         if q.vector is None:
-            full = self.data.encoder.encode_query(q.text or q.raw)
-            if q.own_text and q.own_text != q.text:
-                v = self.data.encoder.encode_query(q.own_text) + full
-                full = (v / max(float(np.linalg.norm(v)), 1e-9)).astype(np.float32)
-            q.vector = full
+            text = q.text or q.raw
+            if q.own_text and q.own_text != text:
+                # One encoder pass for both (a cache hit when the service batched them already).
+                full, own = self.data.encoder.encode_cached([text, q.own_text])
+                v = own + full
+                q.vector = (v / max(float(np.linalg.norm(v)), 1e-9)).astype(np.float32)
+            else:
+                q.vector = self.data.encoder.encode_query(text)
         return q.vector
 
     def bm25_scores(self, q: Query) -> np.ndarray:
