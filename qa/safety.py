@@ -176,7 +176,7 @@ _SYMPTOMS: dict[str, list[str]] = {
     "bleeding that will not stop": [
         r"\bbleed\w* [^.?!]{0,20}(won'?t|wont|will not|doesn'?t|does not|didn'?t|did not|hasn'?t|has "
         r"not|isn'?t|is not|not) (stop|stopping|slow)", r"\b(can'?t|cant|cannot|unable to) stop "
-        r"(the )?bleed", r"\bkeeps? (on )?bleeding\b", r"\bstill bleeding\b",
+        r"(the )?bleed", r"\bkeeps? (on )?bleeding\b", r"\bstill bleed(s|ing)\b",
         r"\bbleeding (a lot|heavily|profusely|badly|everywhere|non ?stop)", r"\bblood everywhere\b",
         r"\b(won'?t|wont|will not|doesn'?t|does not|didn'?t|did not|hasn'?t|has not|isn'?t|not) "
         r"stop(ped)? bleeding",
@@ -263,7 +263,8 @@ _COSMETIC = re.compile(r"\b(dull|sallow|tired|lately|all the time|complexion|lig
                        r"in (photos|pictures|pics|selfies|the mirror)|for (years|ages|months)|"
                        r"old (breakouts?|scars?|acne|marks?|spots?|pimples?))\b")
 # ... unless the message also says it is new or feels wrong.
-_ACUTE = re.compile(r"\b(cold|numb|since|today|tonight|yesterday|this (morning|afternoon|evening)|hours?|"
+_ACUTE = re.compile(r"\b(cold|numb|since|today|tonight|yesterday|this (morning|afternoon|evening)|"
+                    r"hours? (ago|after|later|since)|"
                     r"after (the|my|his|her) (session|treatment|appointment|appt)|suddenly|turned|turning|"
                     r"going|gone)\b")
 
@@ -271,7 +272,8 @@ _ACUTE = re.compile(r"\b(cold|numb|since|today|tonight|yesterday|this (morning|a
 _PRESENT = re.compile(
     # "i have sensitive skin" is a trait, not something happening
     r"\b(i have(?! a history)(?! (sensitive|dry|oily|dark|fair|light|olive|combination|normal|acne[- ]prone) "
-    r"skin)|i'?ve (got|had|been having|noticed)|ive (got|had|been having|noticed)|"
+    r"skin)(?! (a lot of |lots of |many |some |bad |severe |loads of )?allergies)|"
+    r"i'?ve (got|had|been having|noticed)|ive (got|had|been having|noticed)|"
     r"i'?ve been (feeling|having|getting|\w+y)|"
     r"i got|i'?m having|i am having|i'?m getting|there is|there'?s|it'?s|its|"
     r"now|since|ago|yesterday|today|tonight|last night|this morning|still|keeps? \w+ing|started|"
@@ -282,12 +284,13 @@ _PRESENT = re.compile(
     r"nose|neck|throat|tongue|mouth|temples?|whole face|treated \w+) (is|are|has|have|feels?|looks?|went|got|"
     r"turned|keeps?)|mine (is|are|has|looks?|feels?)|"
     # "... if my lips are swelling up": a symptom going on now, even inside a conditional.
-    r"(is|are) (swelling|bleeding|oozing|spreading|throbbing|weeping|blistering|closing))\b"
+    r"(is|are) (swelling|bleeding|oozing|spreading|throbbing|weeping|blistering|closing)|"
+    r"(hasn'?t|hasnt|haven'?t|havent|has not|have not) (stopped|gone down|settled|improved|eased|healed))\b"
 )
 # A question about risks in general, a hypothetical, or prevention: not a description.
 _HYPOTHETICAL = re.compile(
     r"^(can|could|does|do|will|would|is it possible|is there|are there|what are|"
-    r"what is the risk|what (kind|sort|type)s? of|how (likely|common|often|long|do|can|should|to)|what if|"
+    r"what is the risk|what (kind|sort|type)s? of|how (long|do|can|should|to)|what if|(and )?what about|"
     r"what happens|in case|should i worry|is it safe)\b|\bwhen (should|do) i (call|contact|worry|see|go)\b"
     r"|\bwhat would\b|\bwould i\b|\bjust so i know\b|\bis (an?|it|there) [^.?!]{0,30}\bpossible\b"
     r"|\blook like\?|\bwhat does (it|that) mean\b|^(is|are) [^.?!]*\b(common|usual|likely)\?"
@@ -303,13 +306,15 @@ _HYPOTHETICAL = re.compile(
     r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
     r"|^what (does|do|would|should) [^.?!]{0,30}\blook like\b|\bwhat to (watch|look) (out )?for\b"
     r"|\bwhat'?s the difference\b|\bdifference between\b"
+    r"|\bhow (likely|common|often|rare)\b|\b(does|do|did) (that|this|it) (happen|occur)\b"
+    r"|^what (do|does)(?![^.?!]*\b(i|i'?m|im|i'?ve|ive|me|my|mine)\b)[^.?!]{0,40}\bmean\b[^.?!]*[.?!]*$"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.
 # Negated persistence stays ("will not stop", "not responding", "isn't getting better").
 _NEGATED = re.compile(
     r"\b(no|not|never|without|nor|nothing|doesn'?t|don'?t|didn'?t|isn'?t|wasn'?t|aren'?t|haven'?t|hasn'?t)"
-    r"(?! (stop|stops|stopping|slow|slowing|responding|breathing|able|getting|improving|settling|going|"
-    r"healing|helps|works|"
+    r"(?! (stop|stops|stopped|stopping|slow|slowing|responding|breathing|able|getting|improving|settling|"
+    r"going|healing|helps|works|"
     r"letting|clotting|easing|working|waking|better|know|recogni[sz]e|remember|respond)\b)"
     r"( (a|any|really|even|too|very|that|so|the|get|got|have|had|feel|been|means|at all|red|yellow|green|"
     r"high|bad))?( \w+)"
@@ -319,6 +324,18 @@ _FINE = re.compile(r"\b(vision|eyesight|sight|eyes?|breathing|throat|lips?|tongu
                    r"pain|bleeding)( (is|are|was|were|seems?|feels?|looks?|all))?"
                    r"( (totally|completely|perfectly|absolutely|totes|100%))? (fine|ok|okay|normal|"
                    r"good|perfect|unaffected|clear)\b")
+# How scars look, by comparison: "kinda like little streaks", "like craters".
+_SIMILE = re.compile(r"\b(kinda |kind of |sort of |almost |a bit )?like "
+                     r"((?!(red|green|yellow|purple|black|blue|grey|gray)\b)\w+ ){0,2}"
+                     r"(streaks?|lines|scratch\w*|craters?|holes|dents|tracks|pits|stripes)\b")
+# A wh-question that names nobody ("what leaves a mark after a bad breakout?"): about skin in
+# general, so only the patterns read it, never the meaning.
+_IMPERSONAL = re.compile(r"^(what|why|how|which|where|when|who)\b")
+_MORE_SENTENCES = re.compile(r"[.!?]\s+\S")
+_PERSONAL = re.compile(r"\b(i|i'?m|im|i'?ve|ive|i'?d|me|my|mine|we|us|our|he|she|his|her|him|they|them|their|"
+                       r"you|u|ur|your)\b")
+# Background told in passing ("had filler there last month too") does not end the story.
+_ASIDE = re.compile(r"\b(too|also|as well)\b")
 # Signs that a symptom is over, long past, or someone else's.
 _RESOLVED = re.compile(
     r"\b(all )?(cleared|cleared up|fine|better|settled|healed|resolved|going down)\b[^.?!,]{0,12}"
@@ -344,7 +361,11 @@ _PAST = re.compile(r"\b(\w+ )?(years?|yrs?|months?|mths?) ago\b|\b(ages|long) ag
                    r"|\bin (jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)\w*\b")
 _OTHER_PERSON = re.compile(r"\bmy (friend|cousin|sister|brother|mum|mom|mother|dad|father|partner|wife|"
                            r"husband|boyfriend|girlfriend|aunt|uncle|colleague|daughter|son)\b"
-                           r"|\b(a friend|a mate)\b")
+                           r"|\b(a friend|a mate)\b"
+                           # a stranger's story seen online: "saw a tiktok of a girl whose face ..."
+                           r"|\b(a|this|some|one) (girl|guy|woman|man|lady|person|client|patient)"
+                           r"('?s| whose| who)\b"
+                           r"|\b(tiktok|youtube|instagram|reddit|forum|video|reel)s?\b")
 _FIRST_PERSON = re.compile(r"\b(i|i'?m|im|i'?ve|ive|me|my|mine)\b")
 _NOW = re.compile(r"\b(now|today|tonight|just|right now|currently|at the moment|this (morning|afternoon|"
                   r"evening)|since|still|can'?t|cant|won'?t|wont|there'?s|there (is|are)|"
@@ -360,9 +381,12 @@ _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing
                       r"c[ao]me back|coming back|returned|flared|start(s|ed|ing)? (up )?again|stop start|"
                       r"(went|gone|got|turned|going|getting) (bad|worse|red|redder|swollen|hot) again|"
                       r"(but|and) (now|today|tonight)(?! (it'?s|its|i'?m|im) (fine|ok|okay|better|gone)))\b")
+# The start of a conditional clause ("if my lips swell"), and "what do i do" asked after it
+# ("if my lips swell after, what do i do?"): it asks about the hypothetical, not about now.
 _CONDITIONAL = re.compile(r"\bif (i|i'?ve|ive|i'?m|im|i'?d|you|u|it|its|it'?s|my|they|there|someone|somebody|"
                           r"anyone|a person|"
                           r"people) \w+")
+_IF_THEN = re.compile(r"(\bif\b[^.?!,]{0,40}), (then )?what (do|should|would) (i|we) do\b")
 # "can i still get microneedling" asks about booking; its "still" says nothing is going on.
 _STILL_ASKING = re.compile(r"\b(can|could|should|would|will|do) (i|we|you|u) still\b")
 # Where a resolution word reports nothing: "is that the filler settling?" asks, and
@@ -383,8 +407,9 @@ class Triage:
 
 
 def reading_text(text: str) -> str:
-    """The text triage reads: normalised, with symptoms said to be absent removed."""
-    return _FINE.sub(" ", _NEGATED.sub(" ", normalize(text)))
+    """The text triage reads: normalised, with symptoms said to be absent and comparisons
+    ("scars like little streaks") removed."""
+    return _SIMILE.sub(" ", _FINE.sub(" ", _NEGATED.sub(" ", normalize(text))))
 
 
 @dataclass(frozen=True)
@@ -403,8 +428,8 @@ def read(text: str) -> Reading:
     concern.
     """
     norm = reading_text(text)
-    if _HYPOTHETICAL.search(norm) is not None \
-            and not _PRESENT.search(_STILL_ASKING.sub(" ", _CONDITIONAL.sub(" ", norm))):
+    asked = _STILL_ASKING.sub(" ", _CONDITIONAL.sub("if", _IF_THEN.sub(r"\1", norm)))
+    if _HYPOTHETICAL.search(norm) is not None and not _PRESENT.search(asked):
         return Reading((), "")
     live = live_text(norm)
     if not live.strip():
@@ -421,7 +446,10 @@ def read(text: str) -> Reading:
         # "skin looks dull and grey lately", "scars look like black holes in photos": how the skin
         # looks, not a colour change since the treatment; the meaning reading still gets a say.
         concerns = tuple(c for c in concerns if c != COLOUR)
-    return Reading(concerns, "" if concerns else live)
+    if concerns or (_IMPERSONAL.search(live) and not _PERSONAL.search(live)
+                    and not _MORE_SENTENCES.search(live) and not _NOW.search(live)):
+        return Reading(concerns, "")
+    return Reading(concerns, live)
 
 
 def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None,
@@ -457,7 +485,8 @@ def _over(clause: str) -> bool:
     resolved = [m.start() for m in _RESOLVED.finditer(said)]
     if resolved and (not ongoing or max(resolved) > max(ongoing)):
         return True
-    return not ongoing and _PAST.search(clause) is not None
+    return not ongoing and _PAST.search(clause) is not None and not (
+        _ASIDE.search(clause) and not any(p.search(clause) for pats in _COMPILED.values() for p in pats))
 
 
 def live_text(norm: str) -> str:

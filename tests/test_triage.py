@@ -109,6 +109,14 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     # What it "should" do, or a question without its question mark, is no sign it is over.
     "day 4 and the pain is way worse than day 1, thought it should be getting better by now.",
     "part of my jaw has gone bluish and feels cold and numb this evening, is that the filler settling",
+    # Background in passing does not end the story; a conditional does not hide what goes on now.
+    "a spot by my lip has gone mottled grey and feels numb. had botox there in march too",
+    "if my lips are swelling, what do i do?",
+    "what should i do if it keeps bleeding? it hasnt stopped for an hour",
+    "if i press on it, it still bleeds, what do i do",
+    "what do these red streaks on my cheek mean",
+    "the needle lines look like red streaks spreading toward my ear",
+    "saw a youtube video on aftercare, but my cheek is oozing yellow stuff and i have chills",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
@@ -146,6 +154,14 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "whats the difference between normal swelling and an allergic reaction",
     "what would hives look like? i have sensitive skin and want to know what to expect",
     "brown marks left from acne look almost black in some light, can this fade them",
+    # A question about a hypothetical, about skin in general, or about a stranger seen online.
+    "what should i do if i get chills after my session? want to be ready",
+    "if my throat feels tight afterwards, what do i do? i have a lot of allergies",
+    "what do yellow crusts mean after a skin treatment",
+    "what about bleeding, how common is that?",
+    "why does acne leave dark marks that go almost purple",
+    "saw a reel of a guy whose cheeks went grey and blistered after a cheap session, does that happen often?",
+    "my old scars look kind of like thin streaks or scratches on my cheeks",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
