@@ -147,7 +147,8 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"|\b(spread\w*|expand\w*)\b[^.?!]{0,30}\b(red\w*|swell\w*|swollen|hot|warm)\b"
         r"|\b(red\w*|swell\w*|swollen|hot|warm|crust\w*|sores?|spots|bumps|patch\w*)\b[^.?!]{0,40}"
         r"\b(spread\w*|expand\w*)\b"
-        r"|\b(puffy|swollen|red)\b[^.?!]{0,12}\b(and )?(hot|warm)\b"
+        r"|\b(puffy|swollen|red)\b[^.?!]{0,12}\b(and )?"
+        r"(?<!bit )(?<!slightly )(?<!little )(?<!mildly )(?<!kinda )(hot|warm)\b"
         r"(?! (water|shower|bath|compress|weather|day|room|towel|flannel|drink|tea))|\bhoney[- ]colou?red\b"
         r"|\b(red\w*|swell\w*|swollen|puff\w*)\b[^.?!]{0,30}\b((doubled|tripled) in size|"
         r"twice as (big|large|wide)|(more|worse|bigger) (each|every|by the) (day|hour)|day by day)",
@@ -258,7 +259,7 @@ _SAME_DAY = re.compile(r"\b(had it done|done|treatment|session|appointment|appt|
                        r"(a few|few|couple of|couple|\d+) (hours|hrs) ago)\b")
 COLOUR = "skin changing colour"
 # How skin looks over time, not a change since the treatment ...
-_COSMETIC = re.compile(r"\b(dull|sallow|tired|lately|all the time|complexion|lighting|fade|pigment\w*|"
+_COSMETIC = re.compile(r"\b(dull\w*|sallow|tired|lately|all the time|complexion|light(s|ing)|fade|pigment\w*|"
                        r"(left )?from (old )?(acne|breakouts?|pimples?|spots)|"
                        r"in (photos|pictures|pics|selfies|the mirror)|for (years|ages|months)|"
                        r"old (breakouts?|scars?|acne|marks?|spots?|pimples?))\b")
@@ -306,7 +307,11 @@ _HYPOTHETICAL = re.compile(
     r"|\b(avoid|prevent|reduce|lower|minimi[sz]e)\b"
     r"|^what (does|do|would|should) [^.?!]{0,30}\blook like\b|\bwhat to (watch|look) (out )?for\b"
     r"|\bwhat'?s the difference\b|\bdifference between\b"
-    r"|\bhow (likely|common|often|rare)\b|\b(does|do|did) (that|this|it) (happen|occur)\b"
+    r"|\bhow (likely|common|often|rare)\b|^(what'?s|whats|what is) the deal with\b"
+    r"|^is (it|microneedling|needling|this|that) [^.?!]{0,30}\b(dangerous|risky|bad)\b"
+    r"|\bis (it|that|this|any \w+) (always|ever|usually|normally) (a |an )?"
+    r"(bad|good|normal|ok|okay|sign|dangerous)\b"
+    r"|\b(does|do|did) (that|this|it) (happen|occur)\b"
     r"|^what (do|does)(?![^.?!]*\b(i|i'?m|im|i'?ve|ive|me|my|mine)\b)[^.?!]{0,40}\bmean\b[^.?!]*[.?!]*$"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.
@@ -315,7 +320,9 @@ _NEGATED = re.compile(
     r"\b(no|not|never|without|nor|nothing|doesn'?t|don'?t|didn'?t|isn'?t|wasn'?t|aren'?t|haven'?t|hasn'?t)"
     r"(?! (stop|stops|stopped|stopping|slow|slowing|responding|breathing|able|getting|improving|settling|"
     r"going|healing|helps|works|"
-    r"letting|clotting|easing|working|waking|better|know|recogni[sz]e|remember|respond)\b)"
+    r"letting|clotting|easing|working|waking|better|know|recogni[sz]e|remember|respond)\b"
+    r"|( have| got| see)? (any|them|those|that|it|any of (those|that|them|these))"
+    r"(?= *([,.!?;]|$|but\b|and\b|just\b)))"
     r"( (a|any|really|even|too|very|that|so|the|get|got|have|had|feel|been|means|at all|red|yellow|green|"
     r"high|bad))?( \w+)"
     r"( (or|and|nor) \w+)?")
@@ -338,6 +345,9 @@ _PERSONAL = re.compile(r"\b(i|i'?m|im|i'?ve|ive|i'?d|me|my|mine|we|us|our|he|she
 _ASIDE = re.compile(r"\b(too|also|as well)\b")
 # Signs that a symptom is over, long past, or someone else's.
 _RESOLVED = re.compile(
+    # "i don't have any" of the signs just named
+    r"\bi (don'?t|dont|do not|haven'?t|havent|have not) (have|got|see)( any| them| those| that| it| any of "
+    r"(those|that|them|these))(?= *([,.!?;]|$|but\b|and\b|just\b))|\bnone of (those|that|them|these)\b|"
     r"\b(all )?(cleared|cleared up|fine|better|settled|healed|resolved|going down)\b[^.?!,]{0,12}"
     r"\b(now|up|since|already)\b"
     r"|\b(it|it'?s|its|they|that|the \w+) (has |had )?(stopped|settled|went down|cleared)\b"
@@ -358,7 +368,10 @@ _PAST = re.compile(r"\b(\w+ )?(years?|yrs?|months?|mths?) ago\b|\b(ages|long) ag
                    r"|\bas a (kid|child|teen\w*)\b|\bback in\b|\b(in|was|like|around) (19|20)\d\d\b"
                    r"|\blast time\b"
                    r"|\bwhen i was (a |younger|little|\d+)"
-                   r"|\bin (jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)\w*\b")
+                   r"|\bin (jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)\w*\b"
+                   # there for years and unchanged: how a scar is, not something happening
+                   r"|\b(been (there|like (that|this)|that way)|had (it|them|this|that|these)) (for )?"
+                   r"(\d+|a few|few|many|several|a couple of|couple of) (years?|yrs?)\b|\bnever chang\w*")
 _OTHER_PERSON = re.compile(r"\bmy (friend|cousin|sister|brother|mum|mom|mother|dad|father|partner|wife|"
                            r"husband|boyfriend|girlfriend|aunt|uncle|colleague|daughter|son)\b"
                            r"|\b(a friend|a mate)\b"
@@ -391,7 +404,7 @@ _IF_THEN = re.compile(r"(\bif\b[^.?!,]{0,40}), (then )?what (do|should|would) (i
 _STILL_ASKING = re.compile(r"\b(can|could|should|would|will|do) (i|we|you|u) still\b")
 # Where a resolution word reports nothing: "is that the filler settling?" asks, and
 # "instead of settling" or "thought it should be getting better" says the opposite.
-_NOT_A_REPORT = re.compile(r"[^.?!]*\?|\b(instead of|rather than|(meant|supposed) to be|should be|"
+_NOT_A_REPORT = re.compile(r"[^.?!,]*\?|\b(instead of|rather than|(meant|supposed) to be|should be|"
                            r"thought it (would|should|was going to)( be)?)( \w+){1,3}"
                            # a question without its question mark: "is that the filler settling"
                            r"|(?:^|(?<=[.!?,]) )(is|are|could|would|will|can|does|do) (that|this|it|they)\b"

@@ -172,7 +172,7 @@ def example_files(directory: Path = EXAMPLES_DIR) -> list[Path]:
 
 # Bump when the text a labelled message is embedded as changes (``safety.reading_text``,
 # ``message_parts``): the index's embedded messages are then stale.
-READING_VERSION = 4
+READING_VERSION = 5
 
 
 def examples_sha256(directory: Path = EXAMPLES_DIR) -> str:

@@ -26,7 +26,7 @@ def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", *(str(i) for i in range(2, 14)))]
+TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", *(str(i) for i in range(2, 15)))]
 SETS = [*TUNING, DATA / "triage_test.jsonl"]
 
 
@@ -117,6 +117,9 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "what do these red streaks on my cheek mean",
     "the needle lines look like red streaks spreading toward my ear",
     "saw a youtube video on aftercare, but my cheek is oozing yellow stuff and i have chills",
+    "i read red streaks are bad. i dont have any but my lips are swelling up now",
+    "the scar has been there for years but since yesterday it's hot, swollen and oozing",
+    "day 3, the treated patch is red and really hot",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
@@ -162,6 +165,14 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "why does acne leave dark marks that go almost purple",
     "saw a reel of a guy whose cheeks went grey and blistered after a cheap session, does that happen often?",
     "my old scars look kind of like thin streaks or scratches on my cheeks",
+    # Signs named then denied; a mark that has been there for years; mild warmth; the light.
+    "saw a reddit post saying yellow crusts mean infection. i dont have any, just dry and flaky",
+    "a scar on my temple is a lumpy red bump that looks infected, but its been like that for 4 years",
+    "had chills the week before so we postponed, all fine now, can i rebook for friday?",
+    "day 2 and it's red and a bit warm, nothing else",
+    "my skin looks grey under the office lights, will it help the dullness",
+    "is it risky to have it done close to the eyes? could it affect eyesight",
+    "whats the deal with pus after microneedling, is it always a bad sign",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
