@@ -98,6 +98,7 @@ ORDINARY: tuple[str, ...] = (
     "it is a bit sore but getting better",
     "I got a few small spots after the treatment",
     "is this normal after microneedling",
+    "is that an expected or normal reaction after the treatment",
     "will I bleed during microneedling",
     "does microneedling hurt",
     "can microneedling cause an infection",

@@ -47,6 +47,8 @@ def test_unlisted_words_are_read_by_their_neighbours(qa: QA) -> None:
     ("i sit at my keyboard all day, how long is the redness going to last after microneedling", "answered"),
     ("my laptop camera makes my scars look awful on zoom calls, will microneedling make them shallower",
      "answered"),
+    # A lay word for what the articles call an abrasion.
+    ("can i get it done with a scrape on my cheek", "answered"),
 ])
 def test_topics_the_articles_never_cover_are_not_answered_but_chat_is(qa: QA, question: str,
                                                                         status: str) -> None:

@@ -173,6 +173,7 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "my skin looks grey under the office lights, will it help the dullness",
     "is it risky to have it done close to the eyes? could it affect eyesight",
     "whats the deal with pus after microneedling, is it always a bad sign",
+    "a patient mentions mild soreness the evening after the procedure. is that an expected reaction?",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
