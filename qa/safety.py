@@ -394,15 +394,17 @@ _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing
                       r"c[ao]me back|coming back|returned|flared|start(s|ed|ing)? (up )?again|stop start|"
                       r"(went|gone|got|turned|going|getting) (bad|worse|red|redder|swollen|hot) again|"
                       r"(but|and) (now|today|tonight)(?! (it'?s|its|i'?m|im) (fine|ok|okay|better|gone)))\b")
-# The start of a conditional clause ("if my lips swell"), and "what do i do" asked after it
-# ("if my lips swell after, what do i do?"): it asks about the hypothetical, not about now.
+# The start of a conditional clause ("if my lips swell"): what it describes is not happening.
 _CONDITIONAL = re.compile(r"\bif (i|i'?ve|ive|i'?m|im|i'?d|you|u|it|its|it'?s|my|they|there|someone|somebody|"
                           r"anyone|a person|"
                           r"people) \w+")
+# "what do i do" asked after a conditional ("if my lips swell after, what do i do?") asks about
+# the hypothetical, not about now.
 _IF_THEN = re.compile(r"(\bif\b[^.?!,]{0,40}), (then )?what (do|should|would) (i|we) do\b")
 # "can i still get microneedling" asks about booking; its "still" says nothing is going on.
 _STILL_ASKING = re.compile(r"\b(can|could|should|would|will|do) (i|we|you|u) still\b")
-# Where a resolution word reports nothing: "is that the filler settling?" asks, and
+# Where a resolution word reports nothing: "is that the filler settling?" asks (only the
+# question's own last part: "all fine now, can i book?" still says it is fine), and
 # "instead of settling" or "thought it should be getting better" says the opposite.
 _NOT_A_REPORT = re.compile(r"[^.?!,]*\?|\b(instead of|rather than|(meant|supposed) to be|should be|"
                            r"thought it (would|should|was going to)( be)?)( \w+){1,3}"
@@ -438,7 +440,7 @@ def read(text: str) -> Reading:
 
     A general question or a finished story needs no reading by meaning, whatever it
     describes (``live`` is then empty); nor does a message whose patterns already found a
-    concern.
+    concern, nor a one-sentence wh-question that names nobody and says nothing of now.
     """
     norm = reading_text(text)
     asked = _STILL_ASKING.sub(" ", _CONDITIONAL.sub("if", _IF_THEN.sub(r"\1", norm)))
