@@ -17,6 +17,7 @@ import numpy as np
 from .index import IndexData
 from .lexicon import build_expansions
 from .textnorm import (
+    CHAT_FILLERS,
     COMMON_WORDS,
     META_WORDS,
     STOPWORDS,
@@ -114,7 +115,7 @@ class QueryAnalyzer:
         corrections: dict[str, str] = {}
         terms: list[str] = []
         for w in content_words(norm):
-            if w in META_WORDS:
+            if w in META_WORDS or w in CHAT_FILLERS:
                 continue
             fixed = self.speller.correct(w)
             if fixed:

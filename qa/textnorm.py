@@ -179,6 +179,21 @@ def common_english() -> frozenset[str]:
     return frozenset(w for w, n in counts.items() if n >= ENGLISH_MIN_COUNT and w.isalpha())
 
 
+# Chat shorthand that is no English word: read as what it stands for, not as the nearest
+# article word ("hrs" is not "has", "wks" not "was", "vit" not "bit", "alot" not "aloe").
+CHAT_SHORTHAND = {
+    "hrs": "hours", "hr": "hour", "wks": "weeks", "wk": "week", "mins": "minutes", "yrs": "years",
+    "yr": "year", "mths": "months", "mnths": "months", "mos": "months", "rly": "really",
+    "srsly": "seriously", "hav": "have", "alot": "lot", "vit": "vitamin", "chem": "chemical",
+    "tho": "though", "thru": "through", "cuz": "because", "coz": "because", "bc": "because",
+    "pls": "please", "plz": "please", "ppl": "people", "abt": "about", "smth": "something",
+    "derm": "dermatologist", "derms": "dermatologists", "appt": "appointment", "appts": "appointments",
+    "tx": "treatment", "txs": "treatments", "meds": "medicines", "pic": "picture", "pics": "pictures",
+}
+# Chat fillers that carry no meaning for retrieval (still embedded with the question).
+CHAT_FILLERS = frozenset("lol lmao lmfao omg omfg tbh idk imo imho ngl btw fyi jk smh ty thx".split())
+
+
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
 
@@ -218,6 +233,8 @@ class SpellCorrector:
 
     def correct(self, word: str) -> str | None:
         """The corpus word meant by ``word``, or None when it is known or nothing is close."""
+        if word in CHAT_SHORTHAND and word not in self.counts:
+            return CHAT_SHORTHAND[word]
         if len(word) < 3 or not word.isalpha() or word in self.counts or word in STOPWORDS:
             return None
         if stem(word) in self.known_stems or self.is_english(word):

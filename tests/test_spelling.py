@@ -34,6 +34,25 @@ def test_real_words_are_never_corrected(qa: QA, typed: str, word: str) -> None:
     assert word in _words(qa, typed)
 
 
+@pytest.mark.parametrize(("typed", "meant", "not_this"), [
+    # Chat shorthand is read as what it stands for, not as the nearest article word.
+    ("how many wks between sessions", "weeks", "was"),
+    ("how many hrs does the redness last", "hours", "has"),
+    ("can i use a vit c serum after", "vitamin", "bit"),
+    ("do i need alot of sessions", "lot", "aloe"),
+])
+def test_chat_shorthand_is_read_as_meant(qa: QA, typed: str, meant: str, not_this: str) -> None:
+    words = _words(qa, typed)
+    assert meant in words and not_this not in words
+
+
+def test_shorthand_does_not_send_the_answer_elsewhere(qa: QA) -> None:
+    answer = qa.ask("do i need alot of sessions")
+    assert answer.status == "answered"
+    assert "aloe" not in answer.answer.lower()
+    assert "session" in answer.answer.lower()
+
+
 def _words(qa: QA, typed: str) -> list[str]:
     """The words of the question as retrieval reads it."""
     return re.findall(r"[a-z]+", qa.retriever.analyse(typed).text)
