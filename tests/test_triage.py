@@ -26,7 +26,7 @@ def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", *(str(i) for i in range(2, 15)))]
+TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", *(str(i) for i in range(2, 16)))]
 SETS = [*TUNING, DATA / "triage_test.jsonl"]
 
 
@@ -120,6 +120,8 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "i read red streaks are bad. i dont have any but my lips are swelling up now",
     "the scar has been there for years but since yesterday it's hot, swollen and oozing",
     "day 3, the treated patch is red and really hot",
+    "a client is on the phone now, her lips are swelling and she is wheezing",
+    "my eye is swollen and it hurts to look at light",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
@@ -174,6 +176,13 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "is it risky to have it done close to the eyes? could it affect eyesight",
     "whats the deal with pus after microneedling, is it always a bad sign",
     "a patient mentions mild soreness the evening after the procedure. is that an expected reaction?",
+    # Someone met in person, staff asking about clients in general, eyes a bit puffy.
+    "a lad at my gym said his face went grey and blistered after a cheap session, that wont happen "
+    "here will it",
+    "if a patient rings saying her throat feels tight after the session, do we send her to a&e? "
+    "writing our protocol",
+    "what should we tell clients about pus after microneedling? at what point do they call us",
+    "morning after my first go, eyes a bit swollen like i had a cry, otherwise fine",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
