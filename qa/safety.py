@@ -160,7 +160,12 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\bweep(ing|s|y)\b", r"\bgunk", r"\b(shivery|shivering|shivers|feverish|rigors)\b",
         r"\b(green|greenish|yellow|yellowish)\b[^.?!]{0,40}\b(coming out|oozing|leaking|fluid|discharge)"
         r"|\b(coming out|oozing|leaking)\b[^.?!]{0,40}\b(green|greenish|yellow|yellowish)\b",
-        r"\binfect(ed|ion)\b", r"\babscess", r"\bboils?\b", r"\bcellulitis\b", r"\bindurat\w*",
+        r"\binfected\b",
+        # "infection" the noun is a report only when someone has it ("i think i've got an infection",
+        # "is this an infection?"); "is infection one of them", "what about infection" ask in general.
+        r"\b(have|has|got|getting|develop\w*|caught|is this|is that|it'?s|its|this is|looks like|"
+        r"like an?|think|signs? of)( an?| some| a bad| a nasty| an? \w+)? infection\b",
+        r"\babscess", r"\bboils?\b", r"\bcellulitis\b", r"\bindurat\w*",
         r"\b(progressive|spreading|expanding|increasing) (erythema|redness|swelling)\b",
         r"\b(temp|temperature|thermometer)\b[^.?!]{0,20}\b(3[89]|4[01]|10[0-4])(\.\d)?\b",
     ],
@@ -406,6 +411,9 @@ _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing
 _CONDITIONAL = re.compile(r"\bif (i|i'?ve|ive|i'?m|im|i'?d|you|u|it|its|it'?s|my|they|there|someone|somebody|"
                           r"anyone|a person|"
                           r"people) \w+")
+# When a question is about, said before it ("after my session are there any meds ...?").
+_LEAD = re.compile(r"^(after|before|following|post|once|during|the day after|the night before) [^,?.!]{0,30}?"
+                   r",? (?=(can|could|does|do|will|would|is|are|should|what|how|when)\b)")
 # "what do i do" asked after a conditional ("if my lips swell after, what do i do?") asks about
 # the hypothetical, not about now.
 _IF_SOMEONE = re.compile(r"\bif (a|the|my|our|one of (my|our)) (client|patient|customer|person)s?\b[^.?!,]*"
@@ -453,8 +461,9 @@ def read(text: str) -> Reading:
     concern, nor a one-sentence wh-question that names nobody and says nothing of now.
     """
     norm = reading_text(text)
+    bare = _LEAD.sub("", norm)
     asked = _STILL_ASKING.sub(" ", _CONDITIONAL.sub("if", _IF_THEN.sub(r"\1", _IF_SOMEONE.sub("if", norm))))
-    if _HYPOTHETICAL.search(norm) is not None and not _PRESENT.search(asked):
+    if (_HYPOTHETICAL.search(norm) or _HYPOTHETICAL.search(bare)) and not _PRESENT.search(asked):
         return Reading((), "")
     live = live_text(norm)
     if not live.strip():

@@ -122,6 +122,8 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "day 3, the treated patch is red and really hot",
     "a client is on the phone now, her lips are swelling and she is wheezing",
     "my eye is swollen and it hurts to look at light",
+    "i think i have an infection, my cheek is sore",
+    "the day after, is it normal to have some pus coming out",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
@@ -183,6 +185,9 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "writing our protocol",
     "what should we tell clients about pus after microneedling? at what point do they call us",
     "morning after my first go, eyes a bit swollen like i had a cry, otherwise fine",
+    # "infection" named as a topic; a question that opens with when it is about.
+    "is infection on that list as well or is it rare",
+    "after my treatment are there any creams i should skip? and for how long",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
