@@ -49,6 +49,7 @@ def test_unlisted_words_are_read_by_their_neighbours(qa: QA) -> None:
      "answered"),
     # A lay word for what the articles call an abrasion.
     ("can i get it done with a scrape on my cheek", "answered"),
+    ("i cake on foundation to hide my scars every day, could microneedling help", "answered"),
 ])
 def test_topics_the_articles_never_cover_are_not_answered_but_chat_is(qa: QA, question: str,
                                                                         status: str) -> None:
@@ -68,6 +69,8 @@ def test_not_covered_examples_are_distinct_from_the_written_questions(qa: QA) ->
     # Every word is one the articles use, but no article gives an upper age limit.
     "my mum is 72, is she too old for microneedling",
     "will my gym membership cover the cost of the sessions",
+    # Make-up after the treatment: the articles only say scars take make-up to hide.
+    "when can i wear foundation again after my session",
 ])
 def test_questions_like_ones_the_articles_do_not_answer_are_not_answered(qa: QA, question: str) -> None:
     a = qa.ask(question)
