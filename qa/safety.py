@@ -277,6 +277,12 @@ _ACUTE = re.compile(r"\b(cold|numb|since|today|tonight|yesterday|this (morning|a
                     r"after (the|my|his|her) (session|treatment|appointment|appt)|suddenly|turned|turning|"
                     r"going|gone)\b")
 
+# The writer's own words for themself; and who an "if" can be about ("if my lips swell", "if a client
+# calls ..."): shared by the readings below.
+_ME = r"i|i'?m|im|i'?ve|ive|me|my|mine"
+_IF_WHO = (r"i|i'?ve|ive|i'?m|im|i'?d|you|u|it|its|it'?s|my|they|there|someone|somebody|anyone|a person|"
+           r"people|(a|the|our) (client|patient|customer)s?|clients|patients")
+
 # Signs that the person is describing what is happening to them now.
 _PRESENT = re.compile(
     # "i have sensitive skin" is a trait, not something happening
@@ -305,8 +311,7 @@ _HYPOTHETICAL = re.compile(
     r"|\blook like\?|\bwhat does (it|that) mean\b|^(is|are) [^.?!]*\b(common|usual|likely)\?"
     r"|^what (symptoms?|signs?)\b|\bbefore i (do|book|have|get|go|start)\b|\bwhat'?s your (guidance|advice)\b"
     r"|\bconsidered (ab)?normal\b|\bhorror stor(y|ies)\b|\bread(ing)? (a|an|about|online|somewhere)\b"
-    r"|\bif (i|i'?ve|ive|i'?m|im|i'?d|you|u|it|its|it'?s|my|they|there|someone|somebody|anyone|a person|"
-    r"people|(a|the|our) (client|patient|customer)s?|clients|patients)\b"
+    r"|\bif (" + _IF_WHO + r")\b"
     r"|\b(risk|chance|likelihood|odds) of\b|\bside effects?\b|\bheard (it|that|about|of)\b"
     r"|^is [^.?!]{0,30}\bsafe\b|\bwhat (should|do|would|can) (i|we|you|u) do (if|when)\b"
     r"|\b(is|will) (this|it|that) (going to|gonna) (be|hurt|feel|sting)\b"
@@ -322,7 +327,7 @@ _HYPOTHETICAL = re.compile(
     r"|\b(does|do|did) (that|this|it) (happen|occur)\b"
     r"|^what (do|should|would) (we|i) (tell|say to|advise) (clients|patients|people|them)\b"
     r"|\bat what (temp|temperature|point)\b"
-    r"|^what (do|does)(?![^.?!]*\b(i|i'?m|im|i'?ve|ive|me|my|mine)\b)[^.?!]{0,40}\bmean\b[^.?!]*[.?!]*$"
+    r"|^what (do|does)(?![^.?!]*\b(" + _ME + r")\b)[^.?!]{0,40}\bmean\b[^.?!]*[.?!]*$"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.
 # Negated persistence stays ("will not stop", "not responding", "isn't getting better").
@@ -349,8 +354,7 @@ _SIMILE = re.compile(r"\b(kinda |kind of |sort of |almost |a bit )?like "
 # general, so only the patterns read it, never the meaning.
 _IMPERSONAL = re.compile(r"^(what|why|how|which|where|when|who)\b")
 _MORE_SENTENCES = re.compile(r"[.!?]\s+\S")
-_PERSONAL = re.compile(r"\b(i|i'?m|im|i'?ve|ive|i'?d|me|my|mine|we|us|our|he|she|his|her|him|they|them|their|"
-                       r"you|u|ur|your)\b")
+_PERSONAL = re.compile(r"\b(" + _ME + r"|i'?d|we|us|our|he|she|his|her|him|they|them|their|you|u|ur|your)\b")
 # Background told in passing ("had filler there last month too") does not end the story.
 _ASIDE = re.compile(r"\b(too|also|as well)\b")
 # Signs that a symptom is over, long past, or someone else's.
@@ -392,7 +396,7 @@ _OTHER_PERSON = re.compile(r"\bmy (friend|cousin|sister|brother|mum|mom|mother|d
                            r"coworker|colleague)"
                            r"('?s| whose| who| at| from| i know| on)\b"
                            r"|\b(tiktok|youtube|instagram|reddit|forum|video|reel)s?\b")
-_FIRST_PERSON = re.compile(r"\b(i|i'?m|im|i'?ve|ive|me|my|mine)\b")
+_FIRST_PERSON = re.compile(r"\b(" + _ME + r")\b")
 _NOW = re.compile(r"\b(now|today|tonight|just|right now|currently|at the moment|this (morning|afternoon|"
                   r"evening)|since|still|can'?t|cant|(won'?t|wont)(?! happen)|there'?s|there (is|are)|"
                   r"(he|she|they) (is|are)|what (do|should) (i|we) do|help (me|us|him|her)|please help|"
@@ -408,16 +412,16 @@ _ONGOING = re.compile(r"\b(still (bleeding|hurts?|hurting|swollen|red|hot|oozing
                       r"(went|gone|got|turned|going|getting) (bad|worse|red|redder|swollen|hot) again|"
                       r"(but|and) (now|today|tonight)(?! (it'?s|its|i'?m|im) (fine|ok|okay|better|gone)))\b")
 # The start of a conditional clause ("if my lips swell"): what it describes is not happening.
-_CONDITIONAL = re.compile(r"\bif (i|i'?ve|ive|i'?m|im|i'?d|you|u|it|its|it'?s|my|they|there|someone|somebody|"
-                          r"anyone|a person|"
-                          r"people) \w+")
+_CONDITIONAL = re.compile(r"\bif (" + _IF_WHO + r") \w+")
 # When a question is about, said before it ("after my session are there any meds ...?").
 _LEAD = re.compile(r"^(after|before|following|post|once|during|the day after|the night before) [^,?.!]{0,30}?"
                    r",? (?=(can|could|does|do|will|would|is|are|should|what|how|when)\b)")
-# "what do i do" asked after a conditional ("if my lips swell after, what do i do?") asks about
-# the hypothetical, not about now.
+# A conditional about someone else is hypothetical as a whole: "if a client calls saying their lips
+# are swelling, ..." describes no one now.
 _IF_SOMEONE = re.compile(r"\bif (a|the|my|our|one of (my|our)) (client|patient|customer|person)s?\b[^.?!,]*"
                          r"|\bif (someone|somebody|anyone|people|clients|patients)\b[^.?!,]*")
+# "what do i do" asked after a conditional ("if my lips swell after, what do i do?") asks about
+# the hypothetical, not about now.
 _IF_THEN = re.compile(r"(\bif\b[^.?!,]{0,40}), (then )?what (do|should|would) (i|we) do\b")
 # "can i still get microneedling" asks about booking; its "still" says nothing is going on.
 _STILL_ASKING = re.compile(r"\b(can|could|should|would|will|do) (i|we|you|u) still\b")
@@ -437,6 +441,11 @@ class Triage:
 
     urgent: bool
     concerns: tuple[str, ...] = ()
+
+
+def _named(text: str) -> tuple[str, ...]:
+    """The concerns whose patterns ``text`` matches."""
+    return tuple(k for k, pats in _COMPILED.items() if any(p.search(text) for p in pats))
 
 
 def reading_text(text: str) -> str:
@@ -463,12 +472,13 @@ def read(text: str) -> Reading:
     norm = reading_text(text)
     bare = _LEAD.sub("", norm)
     asked = _STILL_ASKING.sub(" ", _CONDITIONAL.sub("if", _IF_THEN.sub(r"\1", _IF_SOMEONE.sub("if", norm))))
-    if (_HYPOTHETICAL.search(norm) or _HYPOTHETICAL.search(bare)) and not _PRESENT.search(asked):
+    if (_HYPOTHETICAL.search(norm) or (bare != norm and _HYPOTHETICAL.search(bare))) \
+            and not _PRESENT.search(asked):
         return Reading((), "")
     live = live_text(norm)
     if not live.strip():
         return Reading((), "")
-    concerns = tuple(k for k, pats in _COMPILED.items() if any(p.search(live) for p in pats))
+    concerns = _named(live)
     concerns += tuple(k for k, topic, sign in _PERSISTING
                       if k not in concerns and topic.search(live) and sign.search(live))
     if "infection" in concerns and _SAME_DAY.search(live) and not _ONGOING.search(live) and not any(
@@ -520,7 +530,7 @@ def _over(clause: str) -> bool:
     if resolved and (not ongoing or max(resolved) > max(ongoing)):
         return True
     return not ongoing and _PAST.search(clause) is not None and not (
-        _ASIDE.search(clause) and not any(p.search(clause) for pats in _COMPILED.values() for p in pats))
+        _ASIDE.search(clause) and not _named(clause))
 
 
 def live_text(norm: str) -> str:

@@ -232,7 +232,8 @@ class SpellCorrector:
         return False
 
     def correct(self, word: str) -> str | None:
-        """The corpus word meant by ``word``, or None when it is known or nothing is close."""
+        """The corpus word meant by ``word`` (or, for chat shorthand, the word it stands for), or None
+        when it is known or nothing is close."""
         if word in CHAT_SHORTHAND and word not in self.counts:
             return CHAT_SHORTHAND[word]
         if len(word) < 3 or not word.isalpha() or word in self.counts or word in STOPWORDS:
