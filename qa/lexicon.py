@@ -100,7 +100,7 @@ _GROUPS: list[tuple[list[str], list[str]]] = [
     (["dark", "darker", "darkened", "brown", "spots", "patches", "marks"],
      ["hyperpigmentation", "marks", "dark"]),
     (["sun", "sunny", "outdoor", "outdoors", "outside", "uv"], ["sun", "exposure", "sunscreen", "uv"]),
-    (["routine", "routines", "activities", "gym", "exercise", "workout", "life", "office"],
+    (["routine", "routines", "activities", "life", "office"],
      ["resume", "regular", "activities"]),
     (["bruise", "bruises", "bruising"], ["bruising"]),
     (["makeup", "foundation", "cover"], ["makeup"]),

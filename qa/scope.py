@@ -45,6 +45,12 @@ class ScopeThresholds:
     # up to 0.10 and false abstention is lowest from 0.08 (docs/decisions.md).
     not_covered_margin: float = 0.08
     covered_margin: float = -0.10
+    # Two leanings that agree: the meaning leans towards the not-covered questions (above
+    # leaning_margin, short of not_covered_margin) and a word reads as topical (above
+    # leaning_topical, short of clearly_topical). Medicine names read 0.19-0.30 on the
+    # topicality scale; alone, 0.20 cost real questions (docs/decisions.md, session 16).
+    leaning_margin: float = 0.03
+    leaning_topical: float = 0.20
     # Evidence too weak to be an answer: neither close in meaning nor sharing words.
     min_dense: float = 0.20
     min_lexical: float = 0.30
@@ -241,6 +247,8 @@ class Scope:
             f["nearest_margin"] = margin
             if margin > self.t.not_covered_margin:
                 return Verdict(False, "like questions the articles do not answer", f)
+            if margin > self.t.leaning_margin and topic["strongest_topic"] > self.t.leaning_topical:
+                return Verdict(False, "names something the articles never mention", f)
         # Clearly like the questions the articles answer: a word the articles never use is
         # then a detail of the asker's situation, not the topic.
         reason = None if margin is not None and margin < self.t.covered_margin \

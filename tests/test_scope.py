@@ -76,3 +76,31 @@ def test_questions_like_ones_the_articles_do_not_answer_are_not_answered(qa: QA,
     a = qa.ask(question)
     assert a.status == "not_found", a.answer
     assert qa.scope.nearest_margin(qa.retriever.analyse(question)) > qa.scope.t.not_covered_margin
+
+
+@pytest.mark.parametrize("question", [
+    "how long after stopping isotretinoin can i book microneedling",
+    "my skin doctor has me on isotretinoin for another month, when could i start needling",
+])
+def test_a_topical_word_and_a_meaning_that_both_lean_out_of_scope_agree(qa: QA, question: str) -> None:
+    # Neither reading alone is past its own threshold; together they are enough.
+    q = qa.retriever.analyse(question)
+    topic, margin = qa.scope.topic_features(q), qa.scope.nearest_margin(q)
+    t = qa.scope.t
+    assert t.leaning_topical < topic["strongest_topic"] <= t.clearly_topical
+    assert topic["topical_share"] <= t.max_topical_share
+    assert margin is not None and t.leaning_margin < margin <= t.not_covered_margin
+    a = qa.ask(question)
+    assert a.status == "not_found" and not a.citations, a.answer
+
+
+@pytest.mark.parametrize(("question", "status"), [
+    # The articles say when "regular activities" resume, never when exercise and sweat are safe.
+    ("is it ok to go to the gym after microneedling", "not_found"),
+    ("can i do a boxing class the same night as my session", "not_found"),
+    ("how soon can i get back to my usual routine", "answered"),
+    ("can i go back to the office the next day", "answered"),
+])
+def test_exercise_after_the_treatment_is_not_read_as_regular_activities(qa: QA, question: str,
+                                                                       status: str) -> None:
+    assert qa.ask(question).status == status
