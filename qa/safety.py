@@ -425,6 +425,12 @@ _IF_SOMEONE = re.compile(r"\bif (a|the|my|our|one of (my|our)) (client|patient|c
 _IF_THEN = re.compile(r"(\bif\b[^.?!,]{0,40}), (then )?what (do|should|would) (i|we) do\b")
 # "can i still get microneedling" asks about booking; its "still" says nothing is going on.
 _STILL_ASKING = re.compile(r"\b(can|could|should|would|will|do) (i|we|you|u) still\b")
+# Asking how serious something is names no sign: "darker patches a week on, is this an
+# emergency?" reads by its patches, not by the word emergency.
+_HOW_SERIOUS = re.compile(
+    r"[,;:-]?\s*\b(?:(?:is|could|would|might) (?:this|that|it) (?:be )?(?:an? )?"
+    r"(?:emergency|serious|urgent|dangerous|something (?:serious|to worry about))"
+    r"|should i (?:be )?(?:worried|concerned|panicking|panic))\b")
 # Where a resolution word reports nothing: "is that the filler settling?" asks (only the
 # question's own last part: "all fine now, can i book?" still says it is fine), and
 # "instead of settling" or "thought it should be getting better" says the opposite.
@@ -459,7 +465,7 @@ class Reading:
     """A message as triage reads it before any reading by meaning."""
 
     concerns: tuple[str, ...]  # found by pattern
-    live: str  # the text left to read by meaning ("" when there is none)
+    live: str  # the text left to read by meaning, without "is this serious?" ("" when there is none)
 
 
 def read(text: str) -> Reading:
@@ -493,7 +499,7 @@ def read(text: str) -> Reading:
     if concerns or (_IMPERSONAL.search(live) and not _PERSONAL.search(live)
                     and not _MORE_SENTENCES.search(live) and not _NOW.search(live)):
         return Reading(concerns, "")
-    return Reading(concerns, live)
+    return Reading(concerns, _HOW_SERIOUS.sub("", live).strip())
 
 
 def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None,

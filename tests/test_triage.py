@@ -124,6 +124,7 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "my eye is swollen and it hurts to look at light",
     "i think i have an infection, my cheek is sore",
     "the day after, is it normal to have some pus coming out",
+    "my lips keep swelling and my throat feels tight, is this an emergency?",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
@@ -188,6 +189,8 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     # "infection" named as a topic; a question that opens with when it is about.
     "is infection on that list as well or is it rare",
     "after my treatment are there any creams i should skip? and for how long",
+    # Asking whether it is serious names no sign; the signs described are read.
+    "got a few small dark spots where the needles went a week ago, should i be worried?",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
