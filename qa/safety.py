@@ -287,7 +287,8 @@ _IF_WHO = (r"i|i'?ve|ive|i'?m|im|i'?d|you|u|it|its|it'?s|my|they|there|someone|s
 _PRESENT = re.compile(
     # "i have sensitive skin" is a trait, not something happening
     r"\b(i have(?! a history)(?! (sensitive|dry|oily|dark|fair|light|olive|combination|normal|acne[- ]prone) "
-    r"skin)(?! (a lot of |lots of |many |some |bad |severe |loads of )?allergies)|"
+    r"skin)(?! (a lot of |lots of |many |some |bad |severe |loads of )?allergies)"
+    r"(?! (bad|poor|weak|terrible|awful) (eyesight|vision|eyes))|"
     r"i'?ve (got|had|been having|noticed)|ive (got|had|been having|noticed)|"
     r"i'?ve been (feeling|having|getting|\w+y)|"
     r"i got|i'?m having|i am having|i'?m getting|there is|there'?s|it'?s|its|"
@@ -326,7 +327,7 @@ _HYPOTHETICAL = re.compile(
     r"(bad|good|normal|ok|okay|sign|dangerous)\b"
     r"|\b(does|do|did) (that|this|it) (happen|occur)\b"
     r"|^what (do|should|would) (we|i) (tell|say to|advise) (clients|patients|people|them)\b"
-    r"|\bat what (temp|temperature|point)\b"
+    r"|\bat what (temp|temperature|point)\b|\b(hypothetically|theoretically|in theory)\b"
     r"|^what (do|does)(?![^.?!]*\b(" + _ME + r")\b)[^.?!]{0,40}\bmean\b[^.?!]*[.?!]*$"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.
@@ -397,9 +398,12 @@ _OTHER_PERSON = re.compile(r"\bmy (friend|cousin|sister|brother|mum|mom|mother|d
                            r"('?s| whose| who| at| from| i know| on)\b"
                            r"|\b(tiktok|youtube|instagram|reddit|forum|video|reel)s?\b")
 _FIRST_PERSON = re.compile(r"\b(" + _ME + r")\b")
-_NOW = re.compile(r"\b(now|today|tonight|just|right now|currently|at the moment|this (morning|afternoon|"
-                  r"evening)|since|still|can'?t|cant|(won'?t|wont)(?! happen)|there'?s|there (is|are)|"
-                  r"(he|she|they) (is|are)|what (do|should) (i|we) do|help (me|us|him|her)|please help|"
+# "just" as in "just had it done", not "just for views" or "just bad luck".
+_NOW = re.compile(r"\b(now|today|tonight|right now|"
+                  r"just (now|\w+ed|had|got|did|done|came|went|woke|took|left|began|saw|felt|ate|put|been)|"
+                  r"currently|at the moment|this (morning|afternoon|evening)|since|still|can'?t|cant|"
+                  r"(won'?t|wont)(?! happen)|there'?s|there (is|are)|(he|she|they) (is|are)|"
+                  r"what (do|should) (i|we) do|help (me|us|him|her)|please help|"
                   r"(is|are|isn'?t|isnt|aren'?t|he'?s|hes|it'?s|its|"
                   r"she'?s|shes|they'?re|theyre|keeps?) (not )?\w+ing)\b")
 # ... unless the message also says it is still going on.

@@ -125,6 +125,7 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "i think i have an infection, my cheek is sore",
     "the day after, is it normal to have some pus coming out",
     "my lips keep swelling and my throat feels tight, is this an emergency?",
+    "saw a video about allergies and now my lip is swelling up, i just took an antihistamine",
 ])
 def test_urgent_descriptions(qa: QA, message: str) -> None:
     assert qa.ask(message).status == "urgent"
@@ -191,6 +192,11 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "after my treatment are there any creams i should skip? and for how long",
     # Asking whether it is serious names no sign; the signs described are read.
     "got a few small dark spots where the needles went a week ago, should i be worried?",
+    # Said to be hypothetical; a stranger's video ("just" as in "only"); eyesight as a trait.
+    "in theory could the needles ever cause bleeding that won't stop",
+    "saw an instagram reel where a woman's cheeks were oozing pus after a session, is that normal or "
+    "just bad luck",
+    "will doing it near my eyes affect my sight? i have poor eyesight to begin with",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
