@@ -79,6 +79,8 @@ _TASK_REQUEST = re.compile(
     r"|\b(prescribe|diagnose me|diagnosis for me)\b"
     r"|\b(python|javascript|sql|html|css|java|c\+\+|regex)\b"
     r"|\bsystem prompt\b"
+    # A demand to affirm a claim rather than to hear what the articles say.
+    r"|\bjust say yes\b|\bsay yes and\b|\bquote (it|this|that) as\b"
 )
 _ME = r"(?:me|my skin|skin like mine|my face|my scars|(?:someone|somebody|people|a person) like me)"
 _PERSONAL = re.compile(
