@@ -253,7 +253,7 @@ def run_cli(files: list[str], json_out: str | None = None, baselines: bool = Tru
         if not p.is_file():
             raise UsageError(f"No question file at {p}; pass a JSONL file (see tests/data/README.md).")
     qa = QA.load(build_if_missing=True)
-    naive = NaiveBaselines(qa) if baselines else None
+    naive: NaiveBaselines | None = None  # built at the first question set: triage sets need none
 
     def ask(q: str, h: Any) -> dict[str, Any]:
         return qa.ask(q, h).to_dict()
@@ -270,7 +270,9 @@ def run_cli(files: list[str], json_out: str | None = None, baselines: bool = Tru
         rows += [(f"  {k}", g.metrics()) for k, g in sorted(groups.items()) if k != "all"]
         split: dict[str, Any] = {"metrics": {k: g.metrics() for k, g in groups.items()},
                                  "records": records}
-        if naive:
+        if baselines:
+            # The base model (torch) loads only here: several seconds a triage-only run skips.
+            naive = naive or NaiveBaselines(qa)
             for label, fn in (("naive dense (500-char)", naive.dense), ("BM25 only", naive.bm25)):
                 m = baseline_ranks(items, fn).metrics()
                 rows.append((f"  baseline: {label}", m))
