@@ -149,6 +149,7 @@ TOPICAL = ("a medicine or drug", "a prescription medication", "a disease or medi
 EVERYDAY = ("an ordinary everyday word", "a feeling or emotion", "a day of the week or a time",
             "an action verb", "an adjective describing something", "casual slang",
             "a misspelled word", "a person or relative", "a work or office word")
+NAMES_UNCOVERED = "names something the articles never mention"  # a Verdict reason, reached two ways
 MAX_SCORED_WORDS = 24  # unknown words classified per question (an essay has many)
 NEIGHBOURS = 3  # nearest listed words averaged per list (one near-duplicate is not enough)
 
@@ -227,7 +228,7 @@ class Scope:
     def off_topic_reason(self, topic: dict[str, float]) -> str | None:
         """Why the question is about something the articles never discuss, or None."""
         if topic["strongest_topic"] > self.t.clearly_topical:
-            return "names something the articles never mention"
+            return NAMES_UNCOVERED
         if topic["topical_share"] > self.t.max_topical_share:
             return "key terms the articles never use"
         return None
@@ -250,7 +251,7 @@ class Scope:
             if margin > self.t.not_covered_margin:
                 return Verdict(False, "like questions the articles do not answer", f)
             if margin > self.t.leaning_margin and topic["strongest_topic"] > self.t.leaning_topical:
-                return Verdict(False, "names something the articles never mention", f)
+                return Verdict(False, NAMES_UNCOVERED, f)
         # Clearly like the questions the articles answer: a word the articles never use is
         # then a detail of the asker's situation, not the topic.
         reason = None if margin is not None and margin < self.t.covered_margin \

@@ -9,7 +9,7 @@ import pytest
 from qa import QA, Answer
 from qa.compose import disagree, numbers
 from qa.config import DISCLAIMER
-from qa.evaluate import quote_found
+from qa.evaluate import DEFAULT_FILES, evaluate, load_items, quote_found
 from qa.safety import triage
 from qa.schema import Turn
 from qa.scope import followup_context
@@ -261,12 +261,8 @@ def test_follow_up_answers_with_something_new_rather_than_the_last_answer_again(
 def test_follow_ups_of_the_tuning_splits_cite_and_answer(qa: QA) -> None:
     """Every follow-up (with its history) of the tuning splits, scored as `qa eval` scores them:
     a follow-up wants what the previous answer did not say (``repeat_penalty``)."""
-    from pathlib import Path
-
-    from qa.evaluate import DEFAULT_FILES, evaluate, load_items
-
-    items = [it for f in DEFAULT_FILES if Path(f).parent.name == "data" and Path(f).stem.startswith("dev")
-             for it in load_items(Path(f)) if it.get("history") and it["expect"] == "answer"]
+    items = [it for f in DEFAULT_FILES if f.stem.startswith("dev")
+             for it in load_items(f) if it.get("history") and it["expect"] == "answer"]
     assert len(items) >= 80
     m = evaluate(items, lambda q, h: qa.ask(q, h).to_dict())[0]["all"].metrics()
     assert m["cite_hit"] >= 0.95 and m["answer_hit"] >= 0.92, m
