@@ -1,12 +1,14 @@
-"""Hybrid retrieval: keyword (BM25) and dense (FAISS inner product) candidates, fused,
-then re-ranked by each passage's best sentence (``SentenceScorer``, shared with answer
-composition).
+"""Hybrid retrieval: keyword (BM25), dense (FAISS inner product) and written-question
+candidates, fused by weighted reciprocal rank, then ranked by a linear score over a few
+evidence features of each candidate, its best sentence among them (``SentenceScorer``,
+shared with answer composition).
 
 Every article is about the same topic, so the small dense model alone ranks
-poorly here; keywords carry most of the signal and the dense side breaks ties
-and catches paraphrases. Fusion is weighted reciprocal rank, with weights chosen
-on the tuning splits (docs/decisions.md records the measurements). Query analysis
-lives in ``qa/query.py``.
+poorly here. Reciprocal-rank fusion picks the candidates without any score
+calibration; the final order weighs the raw similarities too, because how much
+nearer one passage is carries information that ranks throw away. The weights
+were fitted on the tuning splits (``bench/fit_ranking.py``; docs/decisions.md
+records the measurements). Query analysis lives in ``qa/query.py``.
 """
 
 from __future__ import annotations
@@ -42,15 +44,29 @@ class FusionWeights:
     # 0.874 with 10; docs/decisions.md).
     k: float = 5.0
     expansion: float = 0.35  # weight of lexicon words added to the keyword query
-    sentence: float = 0.15  # weight of the chunk's best sentence score (precise evidence)
     sentence_dense: float = 0.3  # dense share of a sentence score; the rest is keyword coverage
-    rerank_depth: int = 50  # fused candidates whose sentences are scored
+    rerank_depth: int = 50  # fused candidates that get the final ranking
     # Written questions (corpus/questions/): a user's question is often far nearer in meaning
     # to a question someone wrote for a sentence than to the sentence itself. On the tuning
     # splits MRR went 0.76 -> 0.81 and cite-hit 0.84 -> 0.87 (docs/decisions.md). Session 16,
     # fourteen splits: 0.8 -> 0.903, 1.0 -> 0.914, 1.2 -> 0.919, 1.4 -> 0.921, 2.0 -> 0.920.
     asked: float = 1.4  # weight of the ranking by nearest written question, beside bm25/dense
     asked_sentence: float = 0.6  # weight of a sentence's nearest written question in its score
+    # The final ranking of the candidates, a linear score over RANK_FEATURES (in that order),
+    # fitted by bench/fit_ranking.py on the fourteen tuning splits (session 17). Before, the
+    # fused rank plus 0.15 x the best sentence's score ordered them: MRR 0.909, against 0.924
+    # for these weights with each split predicted by weights fitted on the other thirteen.
+    ranking: tuple[float, ...] = (27.8, 5.2, 7.5, 8.0, 0.88)
+
+
+# What the final ranking weighs, per candidate chunk:
+RANK_FEATURES = (
+    "asked_rank",  # 1 / (k + rank) by the nearest written question for one of its sentences
+    "sentence",  # its best sentence's score (SentenceScorer: meaning, keywords, amounts)
+    "dense",  # cosine of the whole chunk with the question
+    "sentence_dense",  # cosine of its nearest sentence with the question
+    "bm25",  # keyword score, as a share of the best chunk's
+)
 
 
 @dataclass
@@ -129,25 +145,40 @@ class Retriever:
         with their best single sentence: a passage that holds one sentence squarely on
         the question beats one that is vaguely about it throughout.
         """
-        dense = self.dense_scores(q)
-        bm25 = self.bm25_scores(q)
-        fused = self.fuse(dense, bm25)
-        asked = self.sentences.asked(q)  # also read by every sentence score below
-        if asked is not None and self.weights.asked:
-            # Chunks ranked by the nearest question written for one of their sentences.
-            by_chunk = np.full(len(self.data.chunks), -1.0, dtype=np.float32)
-            per_sentence = np.asarray(asked, dtype=np.float32)
-            np.maximum.at(by_chunk, self._pair_chunks, per_sentence[self._pair_sentences])
-            fused = fused + self.weights.asked / (self.weights.k + _ranks(by_chunk, by_chunk > -1.0))
-        cand = top_indices(fused, max(k, self.weights.rerank_depth))
-        total = fused[cand].astype(np.float64)
-        if self.weights.sentence and q.vector is not None:
-            total = total + self.weights.sentence * np.array(
-                [self.sentences.best_in_chunk(q, int(c)) for c in cand])
+        dense, bm25, asked_rank, cand = self.candidates(q, k)
+        total = self.features(q, cand, dense, bm25, asked_rank) @ np.asarray(self.weights.ranking)
         order = cand[np.argsort(-total, kind="stable")][:k]
         final = dict(zip(cand.tolist(), total.tolist(), strict=True))
         return [Hit(self.data.chunks[i], float(final[i]), float(dense[i]), float(bm25[i]))
                 for i in order]
+
+    def candidates(self, q: Query, k: int = 10
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(dense scores, BM25 scores, written-question reciprocal ranks, candidate chunk ids):
+        the fused rankings' best ``max(k, rerank_depth)`` chunks, best first."""
+        dense = self.dense_scores(q)
+        bm25 = self.bm25_scores(q)
+        fused = self.fuse(dense, bm25)
+        asked_rank = np.zeros(len(self.data.chunks), dtype=np.float32)
+        asked = self.sentences.asked(q)  # also read by every sentence score
+        if asked is not None:
+            # Chunks ranked by the nearest question written for one of their sentences.
+            by_chunk = np.full(len(self.data.chunks), -1.0, dtype=np.float32)
+            per_sentence = np.asarray(asked, dtype=np.float32)
+            np.maximum.at(by_chunk, self._pair_chunks, per_sentence[self._pair_sentences])
+            asked_rank = 1.0 / (self.weights.k + _ranks(by_chunk, by_chunk > -1.0))
+            fused = fused + self.weights.asked * asked_rank
+        return dense, bm25, asked_rank, top_indices(fused, max(k, self.weights.rerank_depth))
+
+    def features(self, q: Query, cand: np.ndarray, dense: np.ndarray, bm25: np.ndarray,
+                 asked_rank: np.ndarray) -> np.ndarray:
+        """The RANK_FEATURES of each candidate chunk, one row per chunk of ``cand``."""
+        top_bm25 = float(bm25.max())
+        rows = []
+        for c in cand.tolist():
+            best, nearest = self.sentences.best_in_chunk(q, c), self.sentences.nearest_in_chunk(q, c)
+            rows.append((asked_rank[c], best, dense[c], nearest, bm25[c] / top_bm25 if top_bm25 > 0 else 0.0))
+        return np.array(rows, dtype=np.float64).reshape(len(rows), len(RANK_FEATURES))
 
     def fuse(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
         """Weighted reciprocal-rank fusion of the two score vectors (one value per chunk)."""
@@ -292,7 +323,13 @@ class SentenceScorer:
         return base + QUANTITY_BONUS + (ATTACHED_BONUS if attached else 0.0)
 
     def best_in_chunk(self, q: Query, chunk_id: int) -> float:
+        """The best score of a chunk's sentences (0 when it has none to score)."""
         vals = [self.score(q, i) for i in self.by_chunk.get(chunk_id, []) if self.scorable[i]]
+        return max(vals, default=0.0)
+
+    def nearest_in_chunk(self, q: Query, chunk_id: int) -> float:
+        """The highest cosine of a chunk's sentences with the question (0 when none)."""
+        vals = [self.dense(q, i) for i in self.by_chunk.get(chunk_id, []) if self.scorable[i]]
         return max(vals, default=0.0)
 
 

@@ -89,8 +89,6 @@ def test_answering_sentence_is_in_the_top_3(qa: QA, case: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize(("question", "doc", "sentence"), [
-    ("how long till i see results", "can-microneedling-help",
-     "improvements can be observed after a few sessions"),
     ("should i stop retinol before", "say-goodbye", "Before undergoing micro needling"),
     ("what does the pen actually do to my skin", "say-goodbye", "controlled micro-injuries"),
 ])
@@ -98,12 +96,16 @@ def test_written_questions_lift_the_sentence_that_answers(qa: QA, question: str,
                                                           sentence: str) -> None:
     """Chat that shares few words with the article finds it through the questions written for
     its sentences (corpus/questions/); without them the passage ranks lower. (Since the model is
-    adapted to the same questions, most such chat ranks first either way.)"""
+    adapted to the same questions, most such chat ranks first either way: since session 17 the
+    final ranking weighs the passage's and its sentences' cosines too, and "how long till i see
+    results" ranks first without the written questions.)"""
     def first_rank(retriever: Retriever) -> int:
         hits = retriever.search(retriever.analyse(question), k=10)
         return next((r for r, h in enumerate(hits, 1) if h.chunk.doc_id == doc and sentence in h.chunk.text),
                     11)
 
     ours = first_rank(qa.retriever)
-    without = Retriever(qa.data, replace(qa.retriever.weights, asked=0.0, asked_sentence=0.0))
+    w = qa.retriever.weights
+    # RANK_FEATURES[0] is the rank by nearest written question.
+    without = Retriever(qa.data, replace(w, asked=0.0, asked_sentence=0.0, ranking=(0.0, *w.ranking[1:])))
     assert ours <= 2 and first_rank(without) > ours

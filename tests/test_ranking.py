@@ -1,0 +1,61 @@
+"""The final passage ranking: a linear score over a few evidence features, fitted on the tuning
+splits (``bench/fit_ranking.py``). It must rank the passages that hold gold quotes higher than
+reciprocal-rank fusion alone, which picks the candidates."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+
+import numpy as np
+
+from qa import QA
+from qa.config import ROOT
+from qa.retrieval import RANK_FEATURES
+
+if str(ROOT) not in sys.path:  # `bench` is a folder of the repo, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from bench.fit_ranking import Example, collect, fit, mrr
+
+# Three of the fourteen splits keep the test short; the fit used all of them.
+SPLITS = [ROOT / "tests" / "data" / f"dev{i}.jsonl" for i in (12, 13, 14)]
+
+
+def test_fitted_ranking_puts_gold_passages_higher_than_fusion_alone(qa: QA) -> None:
+    examples = [e for e in collect(qa, SPLITS) if e.gold.any()]
+    assert len(examples) > 150
+    assert all(e.features.shape[1] == len(RANK_FEATURES) for e in examples)
+    fitted = mrr(examples, np.asarray(qa.retriever.weights.ranking))
+    # All-zero weights tie every candidate, so the fused order (the candidates' order) stands.
+    fused = mrr(examples, np.zeros(len(RANK_FEATURES)))
+    assert fitted > fused + 0.02, (fitted, fused)
+    assert qa.retriever.search.__func__ is type(qa.retriever).search  # the spy is gone
+
+
+def test_search_returns_passages_in_the_order_of_their_fitted_score(qa: QA) -> None:
+    q = qa.retriever.analyse("how many weeks apart should the sessions be")
+    hits = qa.retriever.search(q, k=10)
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    # Without the written questions' rank in the final score, the order changes.
+    w = qa.retriever.weights
+    qa.retriever.weights = replace(w, ranking=(0.0, *w.ranking[1:]))
+    try:
+        other = qa.retriever.search(qa.retriever.analyse("how many weeks apart should the sessions be"), k=10)
+    finally:
+        qa.retriever.weights = w
+    assert [h.score for h in other] != scores
+
+
+def test_fit_finds_the_feature_that_marks_the_gold_passage() -> None:
+    rng = np.random.default_rng(0)
+    examples = []
+    for _ in range(60):
+        x = rng.normal(size=(8, len(RANK_FEATURES)))
+        gold = np.zeros(8, dtype=bool)
+        gold[np.argmax(x[:, 2])] = True  # the third feature alone decides
+        examples.append(Example("synthetic", x, gold))
+    w = fit(examples, steps=1500)
+    assert int(np.argmax(np.abs(w))) == 2 and w[2] > 0
+    assert mrr(examples, w) > 0.95 > mrr(examples, -w)
