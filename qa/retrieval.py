@@ -141,9 +141,10 @@ class Retriever:
     def search(self, q: Query, k: int = 10) -> list[Hit]:
         """The top ``k`` chunks, best first.
 
-        Keyword and dense rankings are fused, then the best candidates are re-scored
-        with their best single sentence: a passage that holds one sentence squarely on
-        the question beats one that is vaguely about it throughout.
+        Keyword, dense and written-question rankings are fused to pick the candidates;
+        they are then ordered by a fitted score over their ``RANK_FEATURES``: a passage
+        that holds one sentence squarely on the question beats one that is vaguely about
+        it throughout, and how much nearer a passage is counts, not only its rank.
         """
         dense, bm25, asked_rank, cand = self.candidates(q, k)
         total = self.features(q, cand, dense, bm25, asked_rank) @ np.asarray(self.weights.ranking)
