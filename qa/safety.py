@@ -218,7 +218,13 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\b(feel|feeling|felt|feels|i'?m|im|was|went|go|going|going to|gonna|about to|might)"
         r"( really| so| a bit| very)? faint\b",
         r"\bpassed out\b",
-        r"\bunconscious\b", r"\bseizure", r"\bcollaps(e|ed)\b", r"\bconfus(ed|ion)\b",
+        r"\bunconscious\b", r"\bseizure", r"\bcollaps(e|ed)\b", r"\bconfusion\b",
+        # Confused as a state ("she seems confused"), not puzzled by something ("I got confused
+        # by the term", "confused about the aftercare").
+        r"\b(feel\w*|felt|seem\w*|look\w*|acting|act|became|becoming|getting|gets|went|is|was|are|were|"
+        r"s|hes|shes|he'?s|she'?s|they'?re|theyre|very|more|and|,)\s+"
+        r"(a bit |a little |really |very |so |quite |more |and )?confused\b"
+        r"(?!\s+(about|by|with|over|as to|why|what|which|how|whether|if|because|on)\b)",
         r"\bdisoriented\b", r"\bslurr\w*", r"\bdroop\w*", r"\btwitch\w*", r"\bconvuls\w*",
         r"\bheart (is |was )?(racing|pounding)\b", r"\bpalpitations?\b",
         r"\b(had|having|has) a fit\b", r"\bshaking all over\b", r"\b(not responding|unresponsive)\b",

@@ -79,8 +79,19 @@ _TASK_REQUEST = re.compile(
     r"|\b(prescribe|diagnose me|diagnosis for me)\b"
     r"|\b(python|javascript|sql|html|css|java|c\+\+|regex)\b"
     r"|\bsystem prompt\b"
-    # A demand to affirm a claim rather than to hear what the articles say.
-    r"|\bjust say yes\b|\bsay yes and\b|\bquote (it|this|that) as\b"
+    # A demand to affirm a claim rather than to hear what the articles say, or to answer
+    # without the articles' qualifications.
+    r"|\bjust say yes\b|\bsay yes and\b|\bquote (it|this|that) as\b|\b(a |just )?straight yes\b"
+    r"|\b(no|without( any)?|skip the|drop the) (caveats?|hedging|disclaimers?|qualifications)\b"
+    r"|\bdon'?t hedge\b"
+    # A demand to invent what the articles do not say.
+    r"|\bmake (one|it|something|some|them|a (number|figure|stat\w*|percentage)|(a |some )?(numbers?|"
+    r"figures?|stat\w*|percentages?)) up\b(?! to\b)|\bmake up (a|an|some|the) (number|figure|stat\w*|"
+    r"percentage|fact|study|source|quote|answer)|\bmade[- ]up (number|figure|stat\w*)"
+    r"|\b(invent|fabricate) (a |an |some |the )?(number|figure|stat\w*|percentage|fact|study|studies|source|"
+    r"quote|answer|one|something)|\bplausible (number|figure|stat\w*|percentage)"
+    r"|\b(go|answer|reach) (beyond|outside) (the|your) (articles?|sources?|instructions|rules)\b"
+    r"|\bi authori[sz]e you\b"
 )
 _ME = r"(?:me|my skin|skin like mine|my face|my scars|(?:someone|somebody|people|a person) like me)"
 _PERSONAL = re.compile(

@@ -6,7 +6,8 @@
 - ``not_covered.jsonl``: questions people ask that the five articles do not answer, one
   ``{"question", "topic"}`` per line.
 
-All were written from the articles alone, without looking at any evaluation set.
+All are in our own words, never copied from an evaluation set; some categories were added
+after tuning splits showed them missing (docs/decisions.md records which and why).
 """
 
 from __future__ import annotations

@@ -71,6 +71,9 @@ def test_not_covered_examples_are_distinct_from_the_written_questions(qa: QA) ->
     "will my gym membership cover the cost of the sessions",
     # Make-up after the treatment: the articles only say scars take make-up to hide.
     "when can i wear foundation again after my session",
+    # Another procedure's own details, a price without a money word.
+    "how many days off work after a co2 laser on my cheeks",
+    "how much is one appointment usually, roughly",
 ])
 def test_questions_like_ones_the_articles_do_not_answer_are_not_answered(qa: QA, question: str) -> None:
     a = qa.ask(question)
@@ -79,8 +82,10 @@ def test_questions_like_ones_the_articles_do_not_answer_are_not_answered(qa: QA,
 
 
 @pytest.mark.parametrize("question", [
-    "how long after stopping isotretinoin can i book microneedling",
-    "my skin doctor has me on isotretinoin for another month, when could i start needling",
+    # (Session 17's not-covered examples on medicines' washouts took questions about when to
+    # start after isotretinoin past the margin alone.)
+    "my derm wants me on isotretinoin first, then needling after?",
+    "is minocycline going to be an issue before my needling session next week",
 ])
 def test_a_topical_word_and_a_meaning_that_both_lean_out_of_scope_agree(qa: QA, question: str) -> None:
     # Neither reading alone is past its own threshold; together they are enough.

@@ -84,6 +84,7 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "there's a lacy purple pattern on my cheek where they treated",
     "my husband isnt responding, hes breathing but i cant wake him up properly",
     "part of my chin looks white and feels cold",
+    "my husband had it done this morning and now he seems confused and keeps repeating himself",
     # An urgent sign after an ordinary or finished one.
     "the redness is going down but my lips are swelling up",
     "The swelling has settled. Now my throat feels tight and I'm wheezing",
@@ -197,6 +198,9 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "saw an instagram reel where a woman's cheeks were oozing pus after a session, is that normal or "
     "just bad luck",
     "will doing it near my eyes affect my sight? i have poor eyesight to begin with",
+    # Puzzled by something, not confused as a state.
+    "the aftercare sheet says two different things and honestly i got confused, which is it",
+    "i'm a bit confused about whether i can wash my face tonight",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
