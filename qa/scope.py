@@ -21,6 +21,7 @@ from .compose import Composer, Composition, Evidence
 from .query import Query
 from .retrieval import Retriever
 from .schema import Turn
+from .scope_data import treatment_names
 from .textnorm import content_words, normalize, stem
 
 
@@ -121,6 +122,36 @@ _GENERIC_TERMS = {"microneedling", "treatment", "procedure", "article", "article
                   "scars", "skin", "question", "answer"}
 
 
+# A clause asks when it opens with a question word; a sentence ending in "?" with nobody in it
+# ("botox and needling same day ok?") asks as a whole. A clause about the asker ("I did accutane
+# years ago", "had botox last year") is background, not what is asked.
+_CLAUSES = re.compile(r"[,;:]|\b(?:and|but|so|then|because|now)\b")
+_ASKS = re.compile(r"^\s*(?:how|what|whats|what's|when|which|who|why|where|is|are|can|could|would|will|"
+                   r"do|does|did|should|shall|may|any)\b")
+_PERSON = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|id|my|me|we|our)\b")
+
+
+def asks_about_a_name(question: str, unknown: list[str], names: frozenset[str]) -> str | None:
+    """A listed medicine or procedure name (``names``) the articles never use, when the question
+    asks about it ("how many sessions of co2 laser", "how is subcision done"); None when no
+    such name is asked about, or it only tells the asker's history ("I did accutane years ago,
+    would microneedling help?")."""
+    named = {w for w in unknown if w in names}
+    if not named:
+        return None
+    for sentence in re.split(r"(?<=[.?!])\s+|\n", normalize(question)):
+        words = set(re.findall(r"[a-z0-9']+", sentence))
+        if not named & words:
+            continue
+        if sentence.rstrip().endswith("?") and not _PERSON.search(sentence):
+            return next(iter(sorted(named & words)))
+        for clause in _CLAUSES.split(sentence):
+            found = named & set(re.findall(r"[a-z0-9']+", clause))
+            if found and _ASKS.match(clause):
+                return next(iter(sorted(found)))
+    return None
+
+
 def followup_context(question: str, history: list[Turn]) -> str | None:
     """The earlier question a follow-up leans on, or None for a self-contained question.
 
@@ -190,6 +221,7 @@ class Scope:
         # sentences: the nearer side says whether the question is one the articles answer.
         self._not_covered = ref.get("not_covered")
         self._written = retriever.data.question_vectors
+        self.names = treatment_names()
 
     def topicality(self, q: Query) -> dict[str, float]:
         """For each unknown word: how much nearer topics the articles never cover it is than
@@ -256,6 +288,8 @@ class Scope:
             return Verdict(False, "not a question about the articles", f)
         if best is None:
             return Verdict(False, "no evidence", f)
+        if asks_about_a_name(question, q.unknown, self.names):
+            return Verdict(False, NAMES_UNCOVERED, f)
         margin = self.nearest_margin(q)
         if margin is not None:
             f["nearest_margin"] = margin

@@ -5,6 +5,9 @@
   places, food ...) or as everyday chat (run, order, desk, photos, might ...).
 - ``not_covered.jsonl``: questions people ask that the five articles do not answer, one
   ``{"question", "topic"}`` per line.
+- ``names.txt``: names of medicines and procedures (a subset of the topical words) that make a
+  question out of scope when it asks about them (``qa.scope.asks_about_a_name``); read as
+  words, never embedded.
 
 All are in our own words, never copied from an evaluation set; some categories were added
 after tuning splits showed them missing (docs/decisions.md records which and why).
@@ -19,6 +22,7 @@ from pathlib import Path
 SCOPE_DIR = Path(__file__).resolve().parent / "data" / "scope"
 WORD_LISTS = ("topical", "everyday")
 NOT_COVERED_FILE = "not_covered.jsonl"
+NAMES_FILE = "names.txt"
 
 
 def word_lists(directory: Path = SCOPE_DIR) -> dict[str, list[str]]:
@@ -26,6 +30,13 @@ def word_lists(directory: Path = SCOPE_DIR) -> dict[str, list[str]]:
     return {name: [w.strip() for w in (directory / f"{name}.txt").read_text(encoding="utf-8").splitlines()
                    if w.strip()]
             for name in WORD_LISTS}
+
+
+def treatment_names(directory: Path = SCOPE_DIR) -> frozenset[str]:
+    """Names of medicines and other procedures the articles never mention (``names.txt``), read
+    as words: what a question may be about rather than mention in passing."""
+    lines = (directory / NAMES_FILE).read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
 
 
 def not_covered_questions(directory: Path = SCOPE_DIR) -> list[str]:

@@ -7,7 +7,8 @@ import pytest
 from qa import QA
 from qa.corpus import load_corpus, load_questions
 from qa.query import Query
-from qa.scope_data import WORD_LISTS, not_covered_questions, word_lists
+from qa.scope import asks_about_a_name
+from qa.scope_data import WORD_LISTS, not_covered_questions, treatment_names, word_lists
 from qa.textnorm import words
 
 
@@ -109,3 +110,28 @@ def test_a_topical_word_and_a_meaning_that_both_lean_out_of_scope_agree(qa: QA, 
 def test_exercise_after_the_treatment_is_not_read_as_regular_activities(qa: QA, question: str,
                                                                        status: str) -> None:
     assert qa.ask(question).status == status
+
+
+@pytest.mark.parametrize(("question", "name"), [
+    # Asked about: out of scope, whatever the rest of the question shares with the articles.
+    ("how many sessions of co2 laser would i need instead", "co2"),
+    ("My derm mentioned subcision. How is subcision done and how long is the recovery?", "subcision"),
+    ("what's the usual gap between a botox appointment and needling the same area", "botox"),
+    ("botox and needling same day ok?", "botox"),
+    # Told as the asker's history: the question is about microneedling.
+    ("I did accutane years ago and my scars are still there, would microneedling help?", None),
+    ("had botox last year and loved it, now want to fix my acne scars, how many sessions?", None),
+    ("i'm 22 and on spironolactone, does microneedling work for boxcar scars?", None),
+])
+def test_a_medicine_or_procedure_the_articles_never_mention_is_out_of_scope_when_asked_about(
+        qa: QA, question: str, name: str | None) -> None:
+    q = qa.retriever.analyse(question)
+    assert asks_about_a_name(question, q.unknown, qa.scope.names) == name
+    assert (qa.ask(question).status == "not_found") == (name is not None)
+
+
+def test_treatment_names_are_topical_words_the_articles_never_use(qa: QA) -> None:
+    names = treatment_names()
+    assert len(names) >= 50 and names <= set(word_lists()["topical"])
+    for name in names:
+        assert qa.retriever.analyse(f"what about {name}").unknown == [name], name
