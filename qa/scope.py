@@ -83,6 +83,7 @@ _TASK_REQUEST = re.compile(
     # A demand to affirm a claim rather than to hear what the articles say, or to answer
     # without the articles' qualifications.
     r"|\bjust say yes\b|\bsay yes and\b|\bquote (it|this|that) as\b|\b(a |just )?straight yes\b"
+    r"|\bjust answer yes\b|\banswer yes so\b|\bso (i|we) can (quote|screenshot|cite) (you|it|that|this)\b"
     r"|\b(no|without( any)?|skip the|drop the) (caveats?|hedging|disclaimers?|qualifications)\b"
     r"|\bdon'?t hedge\b"
     # A demand to invent what the articles do not say.
@@ -168,6 +169,20 @@ def followup_context(question: str, history: list[Turn]) -> str | None:
     if len(key) <= 2 or _REFERS_BACK.search(norm):
         return prev
     return None
+
+
+# A price asked without a money word: "how much is one session usually?", "how much are the
+# treatments roughly". Not "how much is the downtime" or "how much does it hurt".
+_PRICE = re.compile(
+    r"\bhow much (?:is|are|'s|s|would|will) (?:a |one |each |per |the |your |a single )?(?:session|sessions|"
+    r"treatment|treatments|appointment|appointments|course|package|microneedling|micro-needling|needling|"
+    r"it|this|that|one)(?: (?:usually|roughly|typically|normally|generally|on average|approximately|approx|"
+    r"ballpark|then|for (?:one|a|the|my|me|acne|scars|face)\b[^?.!,]*))*\s*(?:[?.!,]|$)")
+
+
+def asks_a_price(question: str) -> bool:
+    """Whether the question asks what the treatment costs (the articles never give prices)."""
+    return bool(_PRICE.search(normalize(question)))
 
 
 def is_personal_decision(question: str) -> bool:
@@ -290,6 +305,8 @@ class Scope:
             return Verdict(False, "no evidence", f)
         if asks_about_a_name(question, q.unknown, self.names):
             return Verdict(False, NAMES_UNCOVERED, f)
+        if asks_a_price(question):
+            return Verdict(False, "asks a price", f)
         margin = self.nearest_margin(q)
         if margin is not None:
             f["nearest_margin"] = margin

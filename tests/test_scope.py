@@ -7,7 +7,7 @@ import pytest
 from qa import QA
 from qa.corpus import load_corpus, load_questions
 from qa.query import Query
-from qa.scope import asks_about_a_name
+from qa.scope import asks_a_price, asks_about_a_name
 from qa.scope_data import WORD_LISTS, not_covered_questions, treatment_names, word_lists
 from qa.textnorm import words
 
@@ -135,3 +135,15 @@ def test_treatment_names_are_topical_words_the_articles_never_use(qa: QA) -> Non
     assert len(names) >= 50 and names <= set(word_lists()["topical"])
     for name in names:
         assert qa.retriever.analyse(f"what about {name}").unknown == [name], name
+
+
+@pytest.mark.parametrize(("question", "price"), [
+    ("how much is one appointment usually?", True),
+    ("how much are sessions for acne scars, roughly", True),
+    ("do you do backs and how much is it", True),
+    ("how much is the downtime", False),
+    ("how much is microneedling going to hurt", False),
+    ("how much will it help my pitted scars", False),
+])
+def test_a_price_asked_without_a_money_word_is_read_as_a_price(question: str, price: bool) -> None:
+    assert asks_a_price(question) == price
