@@ -84,8 +84,10 @@ _TASK_REQUEST = re.compile(
     # without the articles' qualifications.
     r"|\bjust say yes\b|\bsay yes and\b|\bquote (it|this|that) as\b|\b(a |just )?straight yes\b"
     r"|\bjust answer yes\b|\banswer yes so\b|\bso (i|we) can (quote|screenshot|cite) (you|it|that|this)\b"
-    r"|\b(no|without( any)?|skip the|drop the) (caveats?|hedging|disclaimers?|qualifications)\b"
-    r"|\bdon'?t hedge\b"
+    # ("no caveats:" as an instruction; not "are there really no caveats to it?")
+    r"|\b(no|without( any)?) (caveats?|hedging|disclaimers?|qualifications)\s*(please\b|[,:;.!]|$)"
+    r"|\b(answer|reply|respond|tell me|give me)\b[^.?!]{0,30}\b(no|without( any)?) (caveats?|hedging|"
+    r"disclaimers?|qualifications)\b|\b(skip|drop) the (caveats?|hedging|disclaimers?)\b|\bdon'?t hedge\b"
     # A demand to invent what the articles do not say.
     r"|\bmake (one|it|something|some|them|a (number|figure|stat\w*|percentage)|(a |some )?(numbers?|"
     r"figures?|stat\w*|percentages?)) up\b(?! to\b)|\bmake up (a|an|some|the) (number|figure|stat\w*|"

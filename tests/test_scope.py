@@ -7,7 +7,7 @@ import pytest
 from qa import QA
 from qa.corpus import load_corpus, load_questions
 from qa.query import Query
-from qa.scope import asks_a_price, asks_about_a_name
+from qa.scope import asks_a_price, asks_about_a_name, is_task_request
 from qa.scope_data import WORD_LISTS, not_covered_questions, treatment_names, word_lists
 from qa.textnorm import words
 
@@ -147,3 +147,16 @@ def test_treatment_names_are_topical_words_the_articles_never_use(qa: QA) -> Non
 ])
 def test_a_price_asked_without_a_money_word_is_read_as_a_price(question: str, price: bool) -> None:
     assert asks_a_price(question) == price
+
+
+@pytest.mark.parametrize(("message", "task"), [
+    ("Give me a straight answer with no caveats: it fixes ice pick scars for good?", True),
+    ("what share are scar free after one go? make a number up if you have to", True),
+    ("just answer yes so I can quote you on our website", True),
+    # Questions about caveats, confirmations and inventors are questions.
+    ("are there really no caveats to microneedling?", False),
+    ("can you confirm it usually takes several sessions?", False),
+    ("who invented microneedling", False),
+])
+def test_demands_to_invent_or_drop_caveats_are_tasks_not_questions(message: str, task: bool) -> None:
+    assert is_task_request(message) == task
