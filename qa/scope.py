@@ -132,6 +132,11 @@ _CLAUSES = re.compile(r"[,;:]|\b(?:and|but|so|then|because|now)\b")
 _ASKS = re.compile(r"^\s*(?:how|what|whats|what's|when|which|who|why|where|is|are|can|could|would|will|"
                    r"do|does|did|should|shall|may|any)\b")
 _PERSON = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|id|my|me|we|our)\b")
+# Taking a medicine now makes the question about it ("I'm on Roaccutane at the moment, can I book
+# in?"): whether it is safe alongside is what the articles would have to say.
+_TAKING_NOW = re.compile(r"\b(?:i'?m|im|i am|currently|still|been|i'?ve been|ive been)\s+"
+                         r"(?:on|taking|using)\b|\b(?:i|we)\s+(?:take|use)\b"
+                         r"|\b(?:at the moment|right now|currently)\b")
 
 
 def asks_about_a_name(question: str, unknown: list[str], names: frozenset[str]) -> str | None:
@@ -150,7 +155,7 @@ def asks_about_a_name(question: str, unknown: list[str], names: frozenset[str]) 
             return next(iter(sorted(named & words)))
         for clause in _CLAUSES.split(sentence):
             found = named & set(re.findall(r"[a-z0-9']+", clause))
-            if found and _ASKS.match(clause):
+            if found and (_ASKS.match(clause) or _TAKING_NOW.search(clause)):
                 return next(iter(sorted(found)))
     return None
 

@@ -118,6 +118,8 @@ def test_exercise_after_the_treatment_is_not_read_as_regular_activities(qa: QA, 
     ("My derm mentioned subcision. How is subcision done and how long is the recovery?", "subcision"),
     ("what's the usual gap between a botox appointment and needling the same area", "botox"),
     ("botox and needling same day ok?", "botox"),
+    # Taking it now: whether it is safe alongside is the question.
+    ("im on warfarin at the moment, is microneedling safe for me", "warfarin"),
     # Told as the asker's history: the question is about microneedling.
     ("I did accutane years ago and my scars are still there, would microneedling help?", None),
     ("had botox last year and loved it, now want to fix my acne scars, how many sessions?", None),
