@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from qa import QA
-from qa.evaluate import DEFAULT_FILES, MAX_PASSAGE_CHARS, load_items, quote_found
+from qa.evaluate import DEFAULT_FILES, holds_gold, load_items
 from qa.query import Query
 from qa.retrieval import RANK_FEATURES, FusionWeights, Hit
 
@@ -63,9 +63,7 @@ def collect(qa: QA, paths: list[Path]) -> list[Example]:
                 q = seen[-1]
                 dense, bm25, asked_rank, cand = retriever.candidates(q, k=len(chunks))
                 quotes = [g["quote"] for g in item["gold"]]
-                gold = np.array([len(chunks[c].text) <= MAX_PASSAGE_CHARS
-                                 and any(quote_found(t, chunks[c].text) for t in quotes)
-                                 for c in cand.tolist()])
+                gold = np.array([holds_gold(chunks[c].text, quotes) for c in cand.tolist()])
                 out.append(Example(path.stem, retriever.features(q, cand, dense, bm25, asked_rank), gold))
         return out
     finally:

@@ -66,10 +66,15 @@ def load_items(path: Path) -> list[dict[str, Any]]:
     return items
 
 
+def holds_gold(text: str, quotes: list[str]) -> bool:
+    """Whether a passage holds one of the gold quotes (an over-long passage never counts)."""
+    return len(text) <= MAX_PASSAGE_CHARS and any(quote_found(q, text) for q in quotes)
+
+
 def first_hit_rank(passages: list[str], quotes: list[str]) -> int | None:
     """1-based rank of the first passage holding a gold quote (over-long passages never count)."""
     for rank, text in enumerate(passages, 1):
-        if len(text) <= MAX_PASSAGE_CHARS and any(quote_found(q, text) for q in quotes):
+        if holds_gold(text, quotes):
             return rank
     return None
 
@@ -125,8 +130,7 @@ def score_item(item: dict[str, Any], out: dict[str, Any], *groups: Scores) -> di
         g.latency.append(out["timings_ms"]["total"])
     if quotes and expect == "answer":
         rank = first_hit_rank([p["text"] for p in out["retrieved"]], quotes)
-        cite = any(len(c["text"]) <= MAX_PASSAGE_CHARS and quote_found(q, c["text"])
-                   for c in out["citations"] for q in quotes)
+        cite = any(holds_gold(c["text"], quotes) for c in out["citations"])
         rec.update(rank=rank, cite=cite)
         for g in groups:
             g.ranked.append(rank)

@@ -22,7 +22,7 @@ from .query import Query
 from .retrieval import Retriever
 from .schema import Turn
 from .scope_data import treatment_names
-from .textnorm import content_words, normalize, stem
+from .textnorm import content_words, normalize, stem, words
 
 
 @dataclass(frozen=True)
@@ -148,15 +148,16 @@ def asks_about_a_name(question: str, unknown: list[str], names: frozenset[str]) 
     if not named:
         return None
     for sentence in re.split(r"(?<=[.?!])\s+|\n", normalize(question)):
-        words = set(re.findall(r"[a-z0-9']+", sentence))
-        if not named & words:
+        # The tokenizer ``q.unknown`` came from, so a name matches as it was found there.
+        found = named & set(words(sentence))
+        if not found:
             continue
         if sentence.rstrip().endswith("?") and not _PERSON.search(sentence):
-            return next(iter(sorted(named & words)))
+            return min(found)
         for clause in _CLAUSES.split(sentence):
-            found = named & set(re.findall(r"[a-z0-9']+", clause))
+            found = named & set(words(clause))
             if found and (_ASKS.match(clause) or _TAKING_NOW.search(clause)):
-                return next(iter(sorted(found)))
+                return min(found)
     return None
 
 
