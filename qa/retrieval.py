@@ -177,7 +177,7 @@ class Retriever:
         top_bm25 = float(bm25.max())
         rows = []
         for c in cand.tolist():
-            best, nearest = self.sentences.best_in_chunk(q, c), self.sentences.nearest_in_chunk(q, c)
+            best, nearest = self.sentences.in_chunk(q, c)
             rows.append((asked_rank[c], best, dense[c], nearest, bm25[c] / top_bm25 if top_bm25 > 0 else 0.0))
         return np.array(rows, dtype=np.float64).reshape(len(rows), len(RANK_FEATURES))
 
@@ -323,15 +323,11 @@ class SentenceScorer:
             q.duration and bool(self._counted[i] & TIME_UNITS))
         return base + QUANTITY_BONUS + (ATTACHED_BONUS if attached else 0.0)
 
-    def best_in_chunk(self, q: Query, chunk_id: int) -> float:
-        """The best score of a chunk's sentences (0 when it has none to score)."""
-        vals = [self.score(q, i) for i in self.by_chunk.get(chunk_id, []) if self.scorable[i]]
-        return max(vals, default=0.0)
-
-    def nearest_in_chunk(self, q: Query, chunk_id: int) -> float:
-        """The highest cosine of a chunk's sentences with the question (0 when none)."""
-        vals = [self.dense(q, i) for i in self.by_chunk.get(chunk_id, []) if self.scorable[i]]
-        return max(vals, default=0.0)
+    def in_chunk(self, q: Query, chunk_id: int) -> tuple[float, float]:
+        """(best score, highest cosine) of a chunk's sentences with the question, in one pass;
+        (0, 0) when it has none to score."""
+        parts = [self.parts(q, i) for i in self.by_chunk.get(chunk_id, []) if self.scorable[i]]
+        return max((p[2] for p in parts), default=0.0), max((p[0] for p in parts), default=0.0)
 
 
 LEXICAL_FLOOR = 8.0
