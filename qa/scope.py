@@ -96,6 +96,10 @@ _TASK_REQUEST = re.compile(
     r"quote|answer|one|something)|\bplausible (number|figure|stat\w*|percentage)"
     r"|\b(go|answer|reach) (beyond|outside) (the|your) (articles?|sources?|instructions|rules)\b"
     r"|\bi authori[sz]e you\b"
+    # Invented endorsements, and demands to agree rather than to hear what the articles say.
+    r"|\btestimonials?\b|\b(?:(?:\d|five|four)[- ]?stars?|glowing|fake|google|yelp|trustpilot) reviews?\b"
+    r"|\bagree with me\b|\btell me (?:that )?(?:the articles|they|the research|the studies) (?:say|says|said|"
+    r"back) (?:so|that|it)\b|\bjust say\b(?! (?:what|how|whether|if|which|when|why|where|who)\b)"
 )
 _ME = r"(?:me|my skin|skin like mine|my face|my scars|(?:someone|somebody|people|a person) like me)"
 _PERSONAL = re.compile(
@@ -125,12 +129,15 @@ _GENERIC_TERMS = {"microneedling", "treatment", "procedure", "article", "article
                   "scars", "skin", "question", "answer"}
 
 
-# A clause asks when it opens with a question word; a sentence ending in "?" with nobody in it
-# ("botox and needling same day ok?") asks as a whole. A clause about the asker ("I did accutane
-# years ago", "had botox last year") is background, not what is asked.
+# A clause asks when it opens with a question word (an auxiliary "do" has a subject after it: "do
+# it myself" does not ask) or says "whether"; a sentence ending in "?" with nobody in it ("botox and
+# needling same day ok?") asks as a whole. A clause about the asker ("I did accutane years ago",
+# "had botox last year") is background, not what is asked.
 _CLAUSES = re.compile(r"[,;:]|\b(?:and|but|so|then|because|now)\b")
 _ASKS = re.compile(r"^\s*(?:how|what|whats|what's|when|which|who|why|where|is|are|can|could|would|will|"
-                   r"do|does|did|should|shall|may|any)\b")
+                   r"do(?:es)?(?!\s+(?:it|this|that|them|so|myself|yourself)\b)|did|should|shall|may|any)\b"
+                   r"|\b(?:whether|wondering if|wonder if)\b")
+_ALTERNATIVE = re.compile(r"\b(?:instead of|rather than)\b.*")
 _PERSON = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|id|my|me|we|our)\b")
 # Taking a medicine now makes the question about it ("I'm on Roaccutane at the moment, can I book
 # in?"): whether it is safe alongside is what the articles would have to say.
@@ -139,26 +146,34 @@ _TAKING_NOW = re.compile(r"\b(?:i'?m|im|i am|currently|still|been|i'?ve been|ive
                          r"|\b(?:at the moment|right now|currently)\b")
 
 
+def asked_words(question: str, candidates: set[str], taking_now: bool = False) -> set[str]:
+    """The ``candidates`` (words as ``textnorm.words`` reads them) that the question asks about:
+    in a clause that asks, or in a "?" sentence with nobody in it; with ``taking_now``, also in a
+    clause that says the asker takes it now."""
+    asked: set[str] = set()
+    for sentence in re.split(r"(?<=[.?!])\s+|\n", normalize(question)):
+        found = candidates & set(words(sentence))
+        if not found:
+            continue
+        if sentence.rstrip().endswith("?") and not _PERSON.search(sentence):
+            asked |= found
+            continue
+        for clause in _CLAUSES.split(sentence):
+            if _ASKS.search(clause) or (taking_now and _TAKING_NOW.search(clause)):
+                # What comes after "instead of" is the alternative, not what is asked about.
+                asked |= candidates & set(words(_ALTERNATIVE.sub("", clause)))
+    return asked
+
+
 def asks_about_a_name(question: str, unknown: list[str], names: frozenset[str]) -> str | None:
     """A listed medicine or procedure name (``names``) the articles never use, when the question
     asks about it ("how many sessions of co2 laser", "how is subcision done"); None when no
     such name is asked about, or it only tells the asker's history ("I did accutane years ago,
     would microneedling help?")."""
-    named = {w for w in unknown if w in names}
-    if not named:
-        return None
-    for sentence in re.split(r"(?<=[.?!])\s+|\n", normalize(question)):
-        # The tokenizer ``q.unknown`` came from, so a name matches as it was found there.
-        found = named & set(words(sentence))
-        if not found:
-            continue
-        if sentence.rstrip().endswith("?") and not _PERSON.search(sentence):
-            return min(found)
-        for clause in _CLAUSES.split(sentence):
-            found = named & set(words(clause))
-            if found and (_ASKS.match(clause) or _TAKING_NOW.search(clause)):
-                return min(found)
-    return None
+    # By stem too, so "exosome" is found as "exosomes" is listed.
+    stems = {stem(n) for n in names}
+    named = {w for w in unknown if w in names or stem(w) in stems}
+    return min(asked_words(question, named, taking_now=True), default=None)
 
 
 def followup_context(question: str, history: list[Turn]) -> str | None:
@@ -188,6 +203,21 @@ _PRICE = re.compile(
     r"ballpark|then|for (?:one|a|the|my|me|acne|scars|face)\b[^?.!,]*))*\s*(?:[?.!,]|$)")
 
 
+# An amount of a kind that only a figure answers: a percentage, a success rate, a concentration, a
+# dosage. ("what dose" is left out: it is a common typo of "what does".)
+_ASKS_A_RATE = re.compile(
+    r"\bwhat (?:\w+ ){0,2}(?:percentage|percent|per cent|proportion|concentration|dosage)\b|\bwhat %"
+    r"|\bhow many (?:percent|per cent|mg|milligrams?)\b|\b(?:success|satisfaction|cure) rates?\b")
+_STATES_A_RATE = re.compile(r"\d\s*%|\bper ?cent\b|\bpercentage\b|\d\s*(?:mg|ml)\b|\bconcentration\b")
+
+
+def asks_a_rate(question: str, evidence: list[str]) -> bool:
+    """Whether the question asks for a percentage, rate, concentration or dosage and none of the
+    ``evidence`` passages states one (these articles never do)."""
+    return bool(_ASKS_A_RATE.search(normalize(question))) and not any(
+        _STATES_A_RATE.search(text.lower()) for text in evidence)
+
+
 def asks_a_price(question: str) -> bool:
     """Whether the question asks what the treatment costs (the articles never give prices)."""
     return bool(_PRICE.search(normalize(question)))
@@ -207,9 +237,10 @@ def is_task_request(question: str) -> bool:
 # medicines, conditions, body areas, pregnancy, costs, products, places) against what the
 # everyday words of a chatty question are. An unknown word is "topical" when the embedding
 # model places it nearer the first list than the second: zero-shot, no list of questions.
+MONEY = "money, price, cost or insurance"
 TOPICAL = ("a medicine or drug", "a prescription medication", "a disease or medical condition",
            "a skin disease", "a part of the human body", "a cosmetic procedure",
-           "pregnancy or breastfeeding", "money, price, cost or insurance", "a brand or product name",
+           "pregnancy or breastfeeding", MONEY, "a brand or product name",
            "a city or place", "food or drink", "a supplement or vitamin", "a device or machine")
 EVERYDAY = ("an ordinary everyday word", "a feeling or emotion", "a day of the week or a time",
             "an action verb", "an adjective describing something", "casual slang",
@@ -256,27 +287,40 @@ class Scope:
         the average caught more out-of-scope questions, with fewer false abstentions, than
         either alone (docs/decisions.md).
         """
+        return self._read(q)[0]
+
+    def _read(self, q: Query) -> tuple[dict[str, float], set[str]]:
+        """``topicality``, and the unknown words whose nearest topic is money."""
         words = list(dict.fromkeys(q.unknown))[:MAX_SCORED_WORDS]
         if not words:
-            return {}
+            return {}, set()
         encoder = self.retriever.data.encoder
         # Through the query cache: the same chat words ("honestly", "desk") recur across questions.
         vecs = getattr(encoder, "encode_cached", encoder.encode)(words)
-        scores = (vecs @ self._topical.T).max(1) - (vecs @ self._everyday.T).max(1)
+        topical = vecs @ self._topical.T
+        scores = topical.max(1) - (vecs @ self._everyday.T).max(1)
         if self._topical_words is not None and self._everyday_words is not None:
             scores = (scores + _nearest_mean(vecs, self._topical_words)
                       - _nearest_mean(vecs, self._everyday_words)) / 2
-        return {w: float(x) for w, x in zip(words, scores, strict=True)}
+        money = {w for w, i in zip(words, topical.argmax(1), strict=True) if TOPICAL[i] == MONEY}
+        return {w: float(x) for w, x in zip(words, scores, strict=True)}, money
 
     def topic_features(self, q: Query) -> dict[str, float]:
-        """How much of the question leans on topics the articles never use (once per question)."""
+        """How much of the question leans on topics the articles never use (once per question).
+
+        A money word counts only when the question asks about it ("is there a payment plan?"):
+        told as the asker's situation ("paid a fortune for laser", "am I wasting my money") it
+        is background, and price questions are read by their meaning (``nearest_margin``) and
+        shape (``asks_a_price``) too (docs/decisions.md)."""
         weights = {t: self.composer.term_weight(t) for t in set(q.stems)}
         total = sum(weights.values()) or 1.0
-        topical = self.topicality(q)
+        scores, money = self._read(q)
+        background = money - asked_words(q.raw, money)
+        scores = {w: x for w, x in scores.items() if w not in background}
         return {
-            "topical_share": sum(weights.get(stem(w), 0.0) for w, x in topical.items()
+            "topical_share": sum(weights.get(stem(w), 0.0) for w, x in scores.items()
                                  if x > self.t.topical) / total,
-            "strongest_topic": max(topical.values(), default=-1.0),
+            "strongest_topic": max(scores.values(), default=-1.0),
         }
 
     def nearest_margin(self, q: Query) -> float | None:
@@ -315,6 +359,8 @@ class Scope:
             return Verdict(False, NAMES_UNCOVERED, f)
         if asks_a_price(question):
             return Verdict(False, "asks a price", f)
+        if asks_a_rate(question, [e.chunk.text for e in comp.evidence]):
+            return Verdict(False, "asks a figure the articles never give", f)
         margin = self.nearest_margin(q)
         if margin is not None:
             f["nearest_margin"] = margin
