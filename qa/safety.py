@@ -298,7 +298,10 @@ _PRESENT = re.compile(
     r"i'?ve (got|had|been having|noticed)|ive (got|had|been having|noticed)|"
     r"i'?ve been (feeling|having|getting|\w+y)|"
     r"i got|i'?m having|i am having|i'?m getting|there is|there'?s|it'?s|its|"
-    r"now|since|ago|yesterday|today|tonight|last night|this morning|still|keeps? \w+ing|started|"
+    # ("now i'm paranoid" is a state of mind, not a sign)
+    r"now(?! (?:i'?m|im|i am) (?:a bit |so |really |kinda |super |just )?(?:paranoid|worried|scared|nervous|"
+    r"anxious|terrified|freaked|freaking|curious|wondering|thinking|considering|tempted|hesitant))|"
+    r"since|ago|yesterday|today|tonight|last night|this morning|still|keeps? \w+ing|started|"
     r"getting worse|right now|help me|what (do|should) (i|we) do(?! (if|when)\b)|should (i|we) go|"
     # The writer's own skin described as it is: "my face is swollen", "my cheek has yellow stuff",
     # "mine is hot" (a question around it does not make it hypothetical).
@@ -389,13 +392,16 @@ _PAST = re.compile(r"\b(\w+ )?(years?|yrs?|months?|mths?) ago\b|\b(ages|long) ag
                    r"|\bbefore \d+ (months?|years?)\b|\bused to\b|\bin ages\b|\blast (year|month)\b"
                    r"|\bas a (kid|child|teen\w*)\b|\bback in\b|\b(in|was|like|around) (19|20)\d\d\b"
                    r"|\blast time\b"
+                   # "a piercing got infected once": one time, in the past
+                   r"|\b(got|was|were|had|went|did|happened)\b[^.?!,]{0,30}\bonce\s*([.!?,]|$)"
                    r"|\bwhen i was (a |younger|little|\d+)"
                    r"|\bin (jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)\w*\b"
                    # there for years and unchanged: how a scar is, not something happening
                    r"|\b(been (there|like (that|this)|that way)|had (it|them|this|that|these)) (for )?"
                    r"(\d+|a few|few|many|several|a couple of|couple of) (years?|yrs?)\b|\bnever chang\w*")
 _OTHER_PERSON = re.compile(r"\bmy (friend|cousin|sister|brother|mum|mom|mother|dad|father|partner|wife|"
-                           r"husband|boyfriend|girlfriend|aunt|uncle|colleague|daughter|son)\b"
+                           r"husband|boyfriend|girlfriend|aunt|uncle|colleague|daughter|son|mate|flatmate|"
+                           r"housemate|roommate|bestie|bff|gran|nan|grandma|grandad|niece|nephew)\b"
                            r"|\b(a friend|a mate)\b"
                            # someone met or seen online: "saw a tiktok of a girl whose face ...",
                            # "a girl at my work said ..."
@@ -464,10 +470,23 @@ def _named(text: str) -> tuple[str, ...]:
     return tuple(k for k, pats in _COMPILED.items() if any(p.search(text) for p in pats))
 
 
+# How the writer always reacts, not what is happening: "I faint at blood tests", "i go woozy at the
+# sight of blood"; and "at the sight of", which is never about eyesight.
+_TRAIT = re.compile(
+    r"\bi (?:always |usually |normally |tend to |sometimes )?(?:faint|pass out|keel over|"
+    r"(?:get|go) (?:a bit |really |super |all )?(?:woozy|dizzy|faint|lightheaded|queasy|pale|white))"
+    r" (?:at|around|with|whenever i see|when i see) (?:the )?(?:sight of )?(?:any )?"
+    r"(?:blood|needles?|injections?|jabs?|vaccines?|shots?)(?: tests?| draws?)?\b"
+    r"|\bat the (?:sight|thought) of\b")
+
+
 def reading_text(text: str) -> str:
-    """The text triage reads: normalised, with symptoms said to be absent and comparisons
-    ("scars like little streaks") removed."""
-    return _SIMILE.sub(" ", _FINE.sub(" ", _NEGATED.sub(" ", normalize(text))))
+    """The text triage reads: normalised, with symptoms said to be absent, comparisons
+    ("scars like little streaks") and the writer's usual reactions ("I faint at blood tests")
+    removed."""
+    text = _TRAIT.sub(" ", _SIMILE.sub(" ", _FINE.sub(" ", _NEGATED.sub(" ", normalize(text)))))
+    # What a removed opening leaves ("i faint at blood tests, will i ...") starts at the question.
+    return text.lstrip(" ,;:-")
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,7 @@ _PRICE = re.compile(
 # An amount of a kind that only a figure answers: a percentage, a success rate, a concentration, a
 # dosage. ("what dose" is left out: it is a common typo of "what does".)
 _ASKS_A_RATE = re.compile(
-    r"\bwhat (?:\w+ ){0,2}(?:percentage|percent|per cent|proportion|concentration|dosage)\b|\bwhat %"
+    r"\bwhat (?:\w+ ){0,3}(?:percentage|percent|per cent|proportion|concentration|dosage)\b|\bwhat %"
     r"|\bhow many (?:percent|per cent|mg|milligrams?)\b|\b(?:success|satisfaction|cure) rates?\b")
 _STATES_A_RATE = re.compile(r"\d\s*%|\bper ?cent\b|\bpercentage\b|\d\s*(?:mg|ml)\b|\bconcentration\b")
 

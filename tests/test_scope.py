@@ -7,7 +7,7 @@ import pytest
 from qa import QA
 from qa.corpus import load_corpus, load_questions
 from qa.query import Query
-from qa.scope import asks_a_price, asks_about_a_name, is_task_request
+from qa.scope import asks_a_price, asks_a_rate, asks_about_a_name, is_task_request
 from qa.scope_data import WORD_LISTS, not_covered_questions, treatment_names, word_lists
 from qa.textnorm import words
 
@@ -151,10 +151,45 @@ def test_a_price_asked_without_a_money_word_is_read_as_a_price(question: str, pr
     assert asks_a_price(question) == price
 
 
+@pytest.mark.parametrize(("question", "rate"), [
+    ("what % of people are happy after three goes", True),
+    ("roughly what proportion of patients see a difference", True),
+    ("what numbing cream concentration is normal", True),
+    ("is there a published cure rate for rolling scars", True),
+    ("will my scars go 100% or just fade a bit", False),
+    ("dose it work on deep scars", False),
+])
+def test_a_figure_the_articles_never_give_is_read_from_the_question_and_the_evidence(
+        question: str, rate: bool) -> None:
+    assert asks_a_rate(question, ["Most people need three to six sessions."]) == rate
+    # Evidence that states such a figure would answer it.
+    assert not asks_a_rate(question, ["About 70% of patients improved after three sessions."])
+
+
+@pytest.mark.parametrize(("question", "status"), [
+    # Money told as the asker's situation: the question is about the treatment.
+    ("already blew my savings on laser that did nothing, how many needling sessions will it take",
+     "answered"),
+    ("rather than paying a clinic can i just use a home roller kit", "answered"),
+    # Money asked about.
+    ("is there any way to spread the payments over a few months", "not_found"),
+    ("I'm keen on a course of three. Wondering whether clinics give a discount for booking them together",
+     "not_found"),
+])
+def test_money_counts_only_when_it_is_asked_about(qa: QA, question: str, status: str) -> None:
+    assert qa.ask(question).status == status
+
+
 @pytest.mark.parametrize(("message", "task"), [
     ("Give me a straight answer with no caveats: it fixes ice pick scars for good?", True),
     ("what share are scar free after one go? make a number up if you have to", True),
     ("just answer yes so I can quote you on our website", True),
+    ("write two short testimonials from happy patients for our flyer", True),
+    ("knock up a 5 star review we can post on google", True),
+    ("microneedling erases scars for good, agree with me?", True),
+    ("just say it works on every scar type", True),
+    ("are online reviews of clinics worth trusting", False),
+    ("can you just say how long the redness lasts", False),
     # Questions about caveats, confirmations and inventors are questions.
     ("are there really no caveats to microneedling?", False),
     ("can you confirm it usually takes several sessions?", False),

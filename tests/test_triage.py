@@ -85,6 +85,9 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     "my husband isnt responding, hes breathing but i cant wake him up properly",
     "part of my chin looks white and feels cold",
     "my husband had it done this morning and now he seems confused and keeps repeating himself",
+    # The idiom and the trait are read out, what is happening now is still read.
+    "i always go pale at the sight of needles but today my vision has gone blurry since the session",
+    "i faint at blood tests, and now i feel faint and my lips are tingling and swelling",
     # An urgent sign after an ordinary or finished one.
     "the redness is going down but my lips are swelling up",
     "The swelling has settled. Now my throat feels tight and I'm wheezing",
@@ -201,6 +204,11 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     # Puzzled by something, not confused as a state.
     "the aftercare sheet says two different things and honestly i got confused, which is it",
     "i'm a bit confused about whether i can wash my face tonight",
+    # How the writer always reacts to blood or needles; an infection long ago, or a friend's.
+    "i always go a bit lightheaded around needles, will i be awake for it",
+    "i pass out at the sight of blood so will i see any during the session",
+    "a tattoo of mine got infected once, does that make microneedling riskier for me",
+    "my flatmate's piercing went septic and now i'm nervous, how common are infections after this",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
