@@ -218,6 +218,25 @@ def asks_a_rate(question: str, evidence: list[str]) -> bool:
         _STATES_A_RATE.search(text.lower()) for text in evidence)
 
 
+# An amount (sessions, days, depth, how often ...) asked about another procedure the articles only
+# name ("how many days of downtime does fraxel laser have"): they give amounts for microneedling
+# alone. Comparing the two ("shorter than laser?") is what they do discuss.
+_AMOUNT = re.compile(r"\bhow (?:many|long|much|often|soon|deep|far apart)\b"
+                     r"|\bwhat (?:depth|strength|settings?)\b")
+_OTHER_PROCEDURE = re.compile(r"\b(?:lasers?|fraxel|ipl|(?:chemical )?peels?|prp|resurfacing)\b")
+_OURS_OR_COMPARED = re.compile(r"\b(?:microneedl\w*|needl\w*|than|compared?|comparison|vs|versus|instead|"
+                               r"unlike|difference|better|worse|alongside|with (?:it|this|microneedling))\b")
+
+
+def asks_another_procedures_amount(question: str) -> bool:
+    """Whether a clause asks an amount about another procedure and not about microneedling."""
+    for clause in _CLAUSES.split(normalize(question)):
+        if _AMOUNT.search(clause) and _OTHER_PROCEDURE.search(clause) \
+                and not _OURS_OR_COMPARED.search(clause):
+            return True
+    return False
+
+
 def asks_a_price(question: str) -> bool:
     """Whether the question asks what the treatment costs (the articles never give prices)."""
     return bool(_PRICE.search(normalize(question)))
@@ -359,6 +378,8 @@ class Scope:
             return Verdict(False, NAMES_UNCOVERED, f)
         if asks_a_price(question):
             return Verdict(False, "asks a price", f)
+        if asks_another_procedures_amount(question):
+            return Verdict(False, "asks about another procedure", f)
         if asks_a_rate(question, [e.chunk.text for e in comp.evidence]):
             return Verdict(False, "asks a figure the articles never give", f)
         margin = self.nearest_margin(q)

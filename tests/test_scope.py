@@ -7,7 +7,13 @@ import pytest
 from qa import QA
 from qa.corpus import load_corpus, load_questions
 from qa.query import Query
-from qa.scope import asks_a_price, asks_a_rate, asks_about_a_name, is_task_request
+from qa.scope import (
+    asks_a_price,
+    asks_a_rate,
+    asks_about_a_name,
+    asks_another_procedures_amount,
+    is_task_request,
+)
 from qa.scope_data import WORD_LISTS, not_covered_questions, treatment_names, word_lists
 from qa.textnorm import words
 
@@ -164,6 +170,17 @@ def test_a_figure_the_articles_never_give_is_read_from_the_question_and_the_evid
     assert asks_a_rate(question, ["Most people need three to six sessions."]) == rate
     # Evidence that states such a figure would answer it.
     assert not asks_a_rate(question, ["About 70% of patients improved after three sessions."])
+
+
+@pytest.mark.parametrize(("question", "other"), [
+    ("roughly how long is the downtime from a laser resurfacing session", True),
+    ("how often do people repeat chemical peels", True),
+    # Microneedling's own amounts, and comparisons, are what the articles discuss.
+    ("how long is the downtime compared with laser resurfacing", False),
+    ("had a peel in may, how many microneedling sessions would i need", False),
+])
+def test_an_amount_asked_about_another_procedure_is_out_of_scope(question: str, other: bool) -> None:
+    assert asks_another_procedures_amount(question) == other
 
 
 @pytest.mark.parametrize(("question", "status"), [
