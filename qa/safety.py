@@ -133,6 +133,7 @@ def parse_history(history: object) -> tuple[list[Turn], str | None]:
 
 # --- urgent-symptom triage -------------------------------------------------------------
 
+EYES = "eye or vision problems"
 _SYMPTOMS: dict[str, list[str]] = {
     "infection": [
         r"\bpus\b", r"\bpussy\b", r"\booz(e|es|ing)\b", r"\b(yellow|green|cloudy|smelly)\w* "
@@ -200,7 +201,7 @@ _SYMPTOMS: dict[str, list[str]] = {
         r"\b(hurts?|hurting|pain\w*|sore|burn\w*)\b[^.?!]{0,30}\b(so bad|really bad|so much|"
         r"worse|unbearabl\w*|can'?t sleep)", r"\bworse than (yesterday|before|last)",
     ],
-    "eye or vision problems": [
+    EYES: [
         r"\b(vision|eyesight|sight|visual|acuity)\b", r"\bblurr(y|ed|ing)\b", r"\bdouble vision\b",
         r"\b(curtain|floaters?|flashes of light)\b", r"\bwhat i can see\b",
         r"\b(can'?t|cant|cannot) see\b(?! (much |any |a |the )?(change|difference|improvement|results?|"
@@ -271,6 +272,8 @@ _HEAT = re.compile(r"\b(hot|warm|warmth|heat|burning)\b")
 _SAME_DAY = re.compile(r"\b(had it done|done|treatment|session|appointment|appt|needled|microneedl\w*)\b"
                        r"[^.?!]{0,30}\b(today|this (morning|afternoon|evening)|tonight|earlier today|"
                        r"(a few|few|couple of|couple|\d+) (hours|hrs) ago)\b")
+# On the day of the treatment "and now" is simply the present, not a sign returning.
+_AND_NOW = re.compile(r"\band now\b")
 COLOUR = "skin changing colour"
 # How skin looks over time, not a change since the treatment ...
 _COSMETIC = re.compile(r"\b(dull\w*|sallow|tired|lately|all the time|complexion|light(s|ing)|fade|pigment\w*|"
@@ -516,8 +519,8 @@ def read(text: str) -> Reading:
     concerns = _named(live)
     concerns += tuple(k for k, topic, sign in _PERSISTING
                       if k not in concerns and topic.search(live) and sign.search(live))
-    if "infection" in concerns and _SAME_DAY.search(live) and not _ONGOING.search(live) and not any(
-            p.search(_HEAT.sub("x", live)) for p in _COMPILED["infection"]):
+    if "infection" in concerns and _SAME_DAY.search(live) and not _ONGOING.search(_AND_NOW.sub(" ", live)) \
+            and not any(p.search(_HEAT.sub("x", live)) for p in _COMPILED["infection"]):
         # Warmth on the day of the treatment is expected; heat counts from the next day on, or
         # with any other sign (pus, spreading, fever ...).
         concerns = tuple(c for c in concerns if c != "infection")
@@ -546,7 +549,17 @@ def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None,
     concerns = r.concerns
     if not concerns and r.live and symptoms is not None:
         concerns = symptoms(r.live)
+        if EYES in concerns and _EYE_COSMETIC.search(r.live) and not _EYE_SIGN.search(r.live):
+            # "fine lines round my eyes" is how the skin there looks: the meaning reading hears eyes.
+            concerns = tuple(c for c in concerns if c != EYES)
     return Triage(bool(concerns), concerns)
+
+
+_EYE_COSMETIC = re.compile(r"\b(crow'?s feet|fine lines|lines|wrinkles?|creases?|dark circles|bags|hollows|"
+                           r"crinkles) (round|around|under|near|by|beside|at the corners? of) "
+                           r"(my |the |her |his )?eyes?\b")
+_EYE_SIGN = re.compile(r"\b(vision|see|seeing|sight|blur\w*|blind|double|swell\w*|swollen|pain\w*|hurt\w*|"
+                       r"bloodshot|watery|water\w*|sting\w*|burn\w*|itch\w*|shut|close[ds]?|light)\b")
 
 
 # Where a message can turn from what is over to what is happening now: sentence ends and

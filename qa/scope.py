@@ -21,7 +21,7 @@ from .compose import Composer, Composition, Evidence
 from .query import Query
 from .retrieval import Retriever
 from .schema import Turn
-from .scope_data import treatment_names
+from .scope_data import condition_names, treatment_names
 from .textnorm import content_words, normalize, stem, words
 
 
@@ -83,7 +83,9 @@ _TASK_REQUEST = re.compile(
     # A demand to affirm a claim rather than to hear what the articles say, or to answer
     # without the articles' qualifications.
     r"|\bjust say yes\b|\bsay yes and\b|\bquote (it|this|that) as\b|\b(a |just )?straight yes\b"
-    r"|\bjust answer yes\b|\banswer yes so\b|\bso (i|we) can (quote|screenshot|cite) (you|it|that|this)\b"
+    r"|\bjust answer yes\b|\banswer yes so\b"
+    r"|\bso (i|we) can (quote|screenshot|cite|show) (you|it|that|this|my|her|him|them)\b"
+    r"|\bjust confirm (that|this)\b"
     # ("no caveats:" as an instruction; not "are there really no caveats to it?")
     r"|\b(no|without( any)?) (caveats?|hedging|disclaimers?|qualifications)\s*(please\b|[,:;.!]|$)"
     r"|\b(answer|reply|respond|tell me|give me)\b[^.?!]{0,30}\b(no|without( any)?) (caveats?|hedging|"
@@ -97,7 +99,11 @@ _TASK_REQUEST = re.compile(
     r"|\b(go|answer|reach) (beyond|outside) (the|your) (articles?|sources?|instructions|rules)\b"
     r"|\bi authori[sz]e you\b"
     # Invented endorsements, and demands to agree rather than to hear what the articles say.
-    r"|\btestimonials?\b|\b(?:(?:\d|five|four)[- ]?stars?|glowing|fake|google|yelp|trustpilot) reviews?\b"
+    r"|\btestimonials?\b"
+    r"|\b(?:(?:\d|five|four)[- ]?stars?|glowing|fake|google|yelp|trustpilot)(?: \w+){0,2} reviews?\b"
+    r"|\bjust guarantee\b|^\s*guarantee (?:me|that|my|it)\b"
+    r"|\byes or no only\b|\b(?:only|just) (?:a )?yes or no\b"
+    r"|\b(?:don'?t|dont|do not) (?:tell me to|say) (?:see|ask|consult|talk to|speak to|go to)\b"
     r"|\bagree with me\b|\btell me (?:that )?(?:the articles|they|the research|the studies) (?:say|says|said|"
     r"back) (?:so|that|it)\b|\bjust say\b(?! (?:what|how|whether|if|which|when|why|where|who)\b)"
 )
@@ -134,7 +140,8 @@ _GENERIC_TERMS = {"microneedling", "treatment", "procedure", "article", "article
 # needling same day ok?") asks as a whole. A clause about the asker ("I did accutane years ago",
 # "had botox last year") is background, not what is asked.
 _CLAUSES = re.compile(r"[,;:]|\b(?:and|but|so|then|because|now)\b")
-_ASKS = re.compile(r"^\s*(?:how|what|whats|what's|when|which|who|why|where|is|are|can|could|would|will|"
+_ASKS = re.compile(r"^\s*(?:(?:ok|okay|so|and|also|just|exactly|roughly|honestly|seriously|hey|hi|like)\s+)*"
+                   r"(?:how|what|whats|what's|when|which|who|why|where|is|are|can|could|would|will|"
                    r"do(?:es)?(?!\s+(?:it|this|that|them|so|myself|yourself)\b)|did|should|shall|may|any)\b"
                    r"|\b(?:whether|wondering if|wonder if)\b")
 _ALTERNATIVE = re.compile(r"\b(?:instead of|rather than)\b.*")
@@ -166,7 +173,7 @@ def asked_words(question: str, candidates: set[str], taking_now: bool = False) -
 
 
 def asks_about_a_name(question: str, unknown: list[str], names: frozenset[str]) -> str | None:
-    """A listed medicine or procedure name (``names``) the articles never use, when the question
+    """A listed medicine, procedure or body area (``names``) the articles never use, when the question
     asks about it ("how many sessions of co2 laser", "how is subcision done"); None when no
     such name is asked about, or it only tells the asker's history ("I did accutane years ago,
     would microneedling help?")."""
@@ -174,6 +181,12 @@ def asks_about_a_name(question: str, unknown: list[str], names: frozenset[str]) 
     stems = {stem(n) for n in names}
     named = {w for w in unknown if w in names or stem(w) in stems}
     return min(asked_words(question, named, taking_now=True), default=None)
+
+
+def names_a_condition(unknown: list[str], conditions: frozenset[str]) -> str | None:
+    """A listed medical condition the articles never mention (``conditions``), named anywhere in
+    the question: whether it changes anything is what the articles would have to say."""
+    return min((w for w in unknown if w in conditions), default=None)
 
 
 def followup_context(question: str, history: list[Turn]) -> str | None:
@@ -228,11 +241,19 @@ _OURS_OR_COMPARED = re.compile(r"\b(?:microneedl\w*|needl\w*|than|compared?|comp
                                r"unlike|difference|better|worse|alongside|with (?:it|this|microneedling))\b")
 
 
+# ... or asked of the other procedure in so many words: "what strength glycolic peel".
+_AMOUNT_OF_OTHER = re.compile(r"\bwhat (?:depth|strength|settings?|concentration)(?: \w+){0,2} "
+                              r"(?:lasers?|fraxel|ipl|peels?|prp)\b")
+_COMPARED = re.compile(r"\b(?:than|compared?|comparison|vs|versus|instead|unlike|difference|better|worse)\b")
+
+
 def asks_another_procedures_amount(question: str) -> bool:
     """Whether a clause asks an amount about another procedure and not about microneedling."""
     for clause in _CLAUSES.split(normalize(question)):
         if _AMOUNT.search(clause) and _OTHER_PROCEDURE.search(clause) \
                 and not _OURS_OR_COMPARED.search(clause):
+            return True
+        if _AMOUNT_OF_OTHER.search(clause) and not _COMPARED.search(clause):
             return True
     return False
 
@@ -295,6 +316,7 @@ class Scope:
         self._not_covered = ref.get("not_covered")
         self._written = retriever.data.question_vectors
         self.names = treatment_names()
+        self.conditions = condition_names()
 
     def topicality(self, q: Query) -> dict[str, float]:
         """For each unknown word: how much nearer topics the articles never cover it is than
@@ -374,7 +396,8 @@ class Scope:
             return Verdict(False, "not a question about the articles", f)
         if best is None:
             return Verdict(False, "no evidence", f)
-        if asks_about_a_name(question, q.unknown, self.names):
+        if asks_about_a_name(question, q.unknown, self.names) \
+                or names_a_condition(q.unknown, self.conditions):
             return Verdict(False, NAMES_UNCOVERED, f)
         if asks_a_price(question):
             return Verdict(False, "asks a price", f)

@@ -5,9 +5,10 @@
   places, food ...) or as everyday chat (run, order, desk, photos, might ...).
 - ``not_covered.jsonl``: questions people ask that the five articles do not answer, one
   ``{"question", "topic"}`` per line.
-- ``names.txt``: names of medicines and procedures (a subset of the topical words) that make a
-  question out of scope when it asks about them (``qa.scope.asks_about_a_name``); read as
-  words, never embedded.
+- ``names.txt``: names of medicines, procedures and body areas (a subset of the topical words)
+  that make a question out of scope when it asks about them (``qa.scope.asks_about_a_name``);
+  ``conditions.txt``: medical conditions that make it out of scope when named at all
+  (``qa.scope.names_a_condition``). Both are read as words, never embedded.
 
 All are in our own words, never copied from an evaluation set; some categories were added
 after tuning splits showed them missing (docs/decisions.md records which and why).
@@ -23,6 +24,7 @@ SCOPE_DIR = Path(__file__).resolve().parent / "data" / "scope"
 WORD_LISTS = ("topical", "everyday")
 NOT_COVERED_FILE = "not_covered.jsonl"
 NAMES_FILE = "names.txt"
+CONDITIONS_FILE = "conditions.txt"
 
 
 def word_lists(directory: Path = SCOPE_DIR) -> dict[str, list[str]]:
@@ -32,11 +34,20 @@ def word_lists(directory: Path = SCOPE_DIR) -> dict[str, list[str]]:
             for name in WORD_LISTS}
 
 
-def treatment_names(directory: Path = SCOPE_DIR) -> frozenset[str]:
-    """Names of medicines and other procedures the articles never mention (``names.txt``), read
-    as words: what a question may be about rather than mention in passing."""
-    lines = (directory / NAMES_FILE).read_text(encoding="utf-8").splitlines()
+def _listed_words(path: Path) -> frozenset[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def treatment_names(directory: Path = SCOPE_DIR) -> frozenset[str]:
+    """Names of medicines, other procedures and body areas the articles never mention
+    (``names.txt``), read as words: what a question may be about rather than mention in passing."""
+    return _listed_words(directory / NAMES_FILE)
+
+
+def condition_names(directory: Path = SCOPE_DIR) -> frozenset[str]:
+    """Medical conditions the articles never mention (``conditions.txt``), read as words."""
+    return _listed_words(directory / CONDITIONS_FILE)
 
 
 def not_covered_questions(directory: Path = SCOPE_DIR) -> list[str]:

@@ -172,6 +172,20 @@ def test_a_figure_the_articles_never_give_is_read_from_the_question_and_the_evid
     assert not asks_a_rate(question, ["About 70% of patients improved after three sessions."])
 
 
+@pytest.mark.parametrize(("question", "status"), [
+    # A condition the articles never mention is what the question turns on, however it is told.
+    ("I've had eczema since I was a kid, is microneedling ok for me", "not_found"),
+    ("my psoriasis is mostly on my elbows, could needling my face set it off", "not_found"),
+    # An area they never mention, asked about; the same words told as background.
+    ("how close to the eyelids can they needle", "not_found"),
+    ("is it ok on the lips", "not_found"),
+    ("I've got fine lines round my eyes too, but mainly want my boxcar scars better. how many sessions?",
+     "answered"),
+])
+def test_conditions_and_areas_the_articles_never_mention(qa: QA, question: str, status: str) -> None:
+    assert qa.ask(question).status == status
+
+
 @pytest.mark.parametrize(("question", "other"), [
     ("roughly how long is the downtime from a laser resurfacing session", True),
     ("how often do people repeat chemical peels", True),
@@ -207,6 +221,9 @@ def test_money_counts_only_when_it_is_asked_about(qa: QA, question: str, status:
     ("just say it works on every scar type", True),
     ("are online reviews of clinics worth trusting", False),
     ("can you just say how long the redness lasts", False),
+    ("only yes or no please, will it fix my scars", True),
+    ("don't tell me to see a dermatologist, just tell me if it works", True),
+    ("our lead nurse says 8 sessions is standard, just confirm that so I can show the team", True),
     # Questions about caveats, confirmations and inventors are questions.
     ("are there really no caveats to microneedling?", False),
     ("can you confirm it usually takes several sessions?", False),

@@ -209,6 +209,10 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "i pass out at the sight of blood so will i see any during the session",
     "a tattoo of mine got infected once, does that make microneedling riskier for me",
     "my flatmate's piercing went septic and now i'm nervous, how common are infections after this",
+    # How the skin round the eyes looks is not an eye problem.
+    "I've got crow's feet round my eyes too, but mainly want my boxcar scars better. how many sessions?",
+    # Warmth on the day of the treatment, told as "and now".
+    "got needled a few hours ago and now my cheeks feel hot and look red, is that expected",
 ])
 def test_lookalikes_are_not_urgent(qa: QA, message: str) -> None:
     assert qa.ask(message).status != "urgent"
