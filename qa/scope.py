@@ -233,17 +233,15 @@ def asks_a_rate(question: str, evidence: list[str]) -> bool:
 
 # An amount (sessions, days, depth, how often ...) asked about another procedure the articles only
 # name ("how many days of downtime does fraxel laser have"): they give amounts for microneedling
-# alone. Comparing the two ("shorter than laser?") is what they do discuss.
+# alone. Comparing the two ("shorter than laser?") is what they do discuss. Asked of the other
+# procedure in so many words ("what strength glycolic peel"), mentioning microneedling too does
+# not make it about microneedling.
 _AMOUNT = re.compile(r"\bhow (?:many|long|much|often|soon|deep|far apart)\b"
                      r"|\bwhat (?:depth|strength|settings?)\b")
 _OTHER_PROCEDURE = re.compile(r"\b(?:lasers?|fraxel|ipl|(?:chemical )?peels?|prp|resurfacing)\b")
-_OURS_OR_COMPARED = re.compile(r"\b(?:microneedl\w*|needl\w*|than|compared?|comparison|vs|versus|instead|"
-                               r"unlike|difference|better|worse|alongside|with (?:it|this|microneedling))\b")
-
-
-# ... or asked of the other procedure in so many words: "what strength glycolic peel".
 _AMOUNT_OF_OTHER = re.compile(r"\bwhat (?:depth|strength|settings?|concentration)(?: \w+){0,2} "
                               r"(?:lasers?|fraxel|ipl|peels?|prp)\b")
+_OURS = re.compile(r"\b(?:microneedl\w*|needl\w*|alongside|with (?:it|this|microneedling))\b")
 _COMPARED = re.compile(r"\b(?:than|compared?|comparison|vs|versus|instead|unlike|difference|better|worse)\b")
 
 
@@ -251,7 +249,7 @@ def asks_another_procedures_amount(question: str) -> bool:
     """Whether a clause asks an amount about another procedure and not about microneedling."""
     for clause in _CLAUSES.split(normalize(question)):
         if _AMOUNT.search(clause) and _OTHER_PROCEDURE.search(clause) \
-                and not _OURS_OR_COMPARED.search(clause):
+                and not _OURS.search(clause) and not _COMPARED.search(clause):
             return True
         if _AMOUNT_OF_OTHER.search(clause) and not _COMPARED.search(clause):
             return True

@@ -14,7 +14,7 @@ from qa.scope import (
     asks_another_procedures_amount,
     is_task_request,
 )
-from qa.scope_data import WORD_LISTS, not_covered_questions, treatment_names, word_lists
+from qa.scope_data import WORD_LISTS, condition_names, not_covered_questions, treatment_names, word_lists
 from qa.textnorm import words
 
 
@@ -139,7 +139,7 @@ def test_a_medicine_or_procedure_the_articles_never_mention_is_out_of_scope_when
 
 
 def test_treatment_names_are_topical_words_the_articles_never_use(qa: QA) -> None:
-    names = treatment_names()
+    names = treatment_names() | condition_names()
     assert len(names) >= 50 and names <= set(word_lists()["topical"])
     for name in names:
         assert qa.retriever.analyse(f"what about {name}").unknown == [name], name
