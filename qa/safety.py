@@ -534,6 +534,13 @@ def read(text: str) -> Reading:
     return Reading(concerns, _HOW_SERIOUS.sub("", live).strip())
 
 
+_EYE_COSMETIC = re.compile(r"\b(crow'?s feet|fine lines|lines|wrinkles?|creases?|dark circles|bags|hollows|"
+                           r"crinkles) (round|around|under|near|by|beside|at the corners? of) "
+                           r"(my |the |her |his )?eyes?\b")
+_EYE_SIGN = re.compile(r"\b(vision|see|seeing|sight|blur\w*|blind|double|swell\w*|swollen|pain\w*|hurt\w*|"
+                       r"bloodshot|watery|water\w*|sting\w*|burn\w*|itch\w*|shut|close[ds]?|light)\b")
+
+
 def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None,
            reading: Reading | None = None) -> Triage:
     """Flag a message that describes symptoms needing a clinician now.
@@ -553,13 +560,6 @@ def triage(text: str, symptoms: Callable[[str], tuple[str, ...]] | None = None,
             # "fine lines round my eyes" is how the skin there looks: the meaning reading hears eyes.
             concerns = tuple(c for c in concerns if c != EYES)
     return Triage(bool(concerns), concerns)
-
-
-_EYE_COSMETIC = re.compile(r"\b(crow'?s feet|fine lines|lines|wrinkles?|creases?|dark circles|bags|hollows|"
-                           r"crinkles) (round|around|under|near|by|beside|at the corners? of) "
-                           r"(my |the |her |his )?eyes?\b")
-_EYE_SIGN = re.compile(r"\b(vision|see|seeing|sight|blur\w*|blind|double|swell\w*|swollen|pain\w*|hurt\w*|"
-                       r"bloodshot|watery|water\w*|sting\w*|burn\w*|itch\w*|shut|close[ds]?|light)\b")
 
 
 # Where a message can turn from what is over to what is happening now: sentence ends and

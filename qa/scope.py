@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -172,13 +173,19 @@ def asked_words(question: str, candidates: set[str], taking_now: bool = False) -
     return asked
 
 
+@lru_cache(maxsize=4)
+def _stems(names: frozenset[str]) -> frozenset[str]:
+    """The stems of a listed word set, once per set rather than once per question."""
+    return frozenset(stem(n) for n in names)
+
+
 def asks_about_a_name(question: str, unknown: list[str], names: frozenset[str]) -> str | None:
     """A listed medicine, procedure or body area (``names``) the articles never use, when the question
     asks about it ("how many sessions of co2 laser", "how is subcision done"); None when no
     such name is asked about, or it only tells the asker's history ("I did accutane years ago,
     would microneedling help?")."""
     # By stem too, so "exosome" is found as "exosomes" is listed.
-    stems = {stem(n) for n in names}
+    stems = _stems(names)
     named = {w for w in unknown if w in names or stem(w) in stems}
     return min(asked_words(question, named, taking_now=True), default=None)
 
