@@ -339,7 +339,7 @@ _HYPOTHETICAL = re.compile(
     r"(bad|good|normal|ok|okay|sign|dangerous)\b"
     r"|\b(does|do|did) (that|this|it) (happen|occur)\b"
     r"|^what (do|should|would) (we|i) (tell|say to|advise) (clients|patients|people|them)\b"
-    r"|\bat what (temp|temperature|point)\b|\b(hypothetically|theoretically|in theory)\b"
+    r"|\bat what (temp|temperature|point)\b|\b(hypothetically|theoretically|in theory|worst[- ]case)\b"
     r"|^what (do|does)(?![^.?!]*\b(" + _ME + r")\b)[^.?!]{0,40}\bmean\b[^.?!]*[.?!]*$"
 )
 # "no fever", "not hot or anything", "doesn't get infected": a symptom said to be absent.

@@ -116,6 +116,7 @@ def test_symptoms_in_words_no_pattern_lists_are_read_by_meaning(qa: QA, message:
     # Background in passing does not end the story; a conditional does not hide what goes on now.
     "a spot by my lip has gone mottled grey and feels numb. had botox there in march too",
     "if my lips are swelling, what do i do?",
+    "worst case i guess, but my cheek is hot and oozing since this morning",
     "what should i do if it keeps bleeding? it hasnt stopped for an hour",
     "if i press on it, it still bleeds, what do i do",
     "what do these red streaks on my cheek mean",
@@ -198,6 +199,7 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "got a few small dark spots where the needles went a week ago, should i be worried?",
     # Said to be hypothetical; a stranger's video ("just" as in "only"); eyesight as a trait.
     "in theory could the needles ever cause bleeding that won't stop",
+    "worst case, could it scar me worse or give me an infection?",
     "saw an instagram reel where a woman's cheeks were oozing pus after a session, is that normal or "
     "just bad luck",
     "will doing it near my eyes affect my sight? i have poor eyesight to begin with",
