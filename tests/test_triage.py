@@ -199,7 +199,7 @@ def test_urgent_descriptions(qa: QA, message: str) -> None:
     "got a few small dark spots where the needles went a week ago, should i be worried?",
     # Said to be hypothetical; a stranger's video ("just" as in "only"); eyesight as a trait.
     "in theory could the needles ever cause bleeding that won't stop",
-    "worst case, could it scar me worse or give me an infection?",
+    "whats the worst case, more marks or an infected face?",
     "saw an instagram reel where a woman's cheeks were oozing pus after a session, is that normal or "
     "just bad luck",
     "will doing it near my eyes affect my sight? i have poor eyesight to begin with",
