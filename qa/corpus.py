@@ -122,6 +122,9 @@ class WrittenQuestion:
     start: int
     end: int
     question: str
+    # False for questions that serve only as neighbours at question time, not as training pairs
+    # for the build's model adaptation (``"adapt": false`` on their line; corpus/questions/README.md).
+    adapt: bool = True
 
 
 def question_files(corpus_dir: Path) -> list[Path]:
@@ -154,15 +157,15 @@ def load_questions(corpus_dir: Path, corpus: Corpus) -> tuple[list[WrittenQuesti
                 continue
             try:
                 item = json.loads(line)
-                quote, questions = item["quote"], item["questions"]
-            except (ValueError, KeyError, TypeError):
+                quote, questions, adapt = item["quote"], item["questions"], item.get("adapt", True)
+            except (ValueError, KeyError, TypeError, AttributeError):
                 bad += 1
                 continue
             start = doc.text.find(quote) if isinstance(quote, str) and quote.strip() else -1
-            if start < 0 or not isinstance(questions, list):
+            if start < 0 or not isinstance(questions, list) or not isinstance(adapt, bool):
                 bad += 1
                 continue
-            out.extend(WrittenQuestion(doc.id, start, start + len(quote), q)
+            out.extend(WrittenQuestion(doc.id, start, start + len(quote), q, adapt)
                        for q in questions if isinstance(q, str) and q.strip())
         if bad:
             warnings.append(f"corpus/{QUESTIONS_DIR}/{path.name}: {bad} line(s) skipped "

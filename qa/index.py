@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import store
-from .adapt import adapted_model, passage_owners, training_pairs
+from .adapt import adapted_model, passage_owners, training_pairs, training_questions
 from .chunking import Chunk, Sentence, chunk_document
 from .config import INDEX_FORMAT_VERSION, Settings, model_id
 from .corpus import (
@@ -151,9 +151,10 @@ def build(settings: Settings, force: bool = False, progress: bool = True) -> dic
         for w in warnings:
             print(f"warning: {w}", file=sys.stderr)
         chunk_texts = [index_text(c) for c in chunks]
-        embed_with, adapted = adapted_model(settings.model, training_pairs(written, corpus), settings.adapt,
+        trained = training_questions(written)
+        embed_with, adapted = adapted_model(settings.model, training_pairs(trained, corpus), settings.adapt,
                                             progress=progress,
-                                            passages=passage_owners(written, chunks, chunk_texts))
+                                            passages=passage_owners(trained, chunks, chunk_texts))
         print(f"Loading embedding model {model_id(settings.model)}"
               f"{' (adapted)' if adapted else ''} ...", file=sys.stderr)
         encoder = SentenceTransformerEncoder(embed_with)

@@ -22,14 +22,15 @@ from qa.index import chunk_corpus, index_text
 
 def _pairs(settings: Settings) -> list[tuple[str, str]]:
     corpus = load_corpus(settings.corpus_dir)
-    return adapt.training_pairs(load_questions(settings.corpus_dir, corpus)[0], corpus)
+    trained = adapt.training_questions(load_questions(settings.corpus_dir, corpus)[0])
+    return adapt.training_pairs(trained, corpus)
 
 
 def _passages(settings: Settings) -> adapt.Passages:
     corpus = load_corpus(settings.corpus_dir)
     chunks, _ = chunk_corpus(corpus, settings)
-    return adapt.passage_owners(load_questions(settings.corpus_dir, corpus)[0], chunks,
-                                [index_text(c) for c in chunks])
+    trained = adapt.training_questions(load_questions(settings.corpus_dir, corpus)[0])
+    return adapt.passage_owners(trained, chunks, [index_text(c) for c in chunks])
 
 
 def test_training_pairs_are_written_questions_and_verbatim_article_spans(settings: Settings) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.adapt import training_questions
 from qa.config import ROOT
 from qa.corpus import QUESTIONS_DIR, Corpus, load_corpus, load_questions, question_files
 from qa.errors import CorpusError
@@ -149,7 +150,7 @@ def test_every_article_has_written_questions_with_verbatim_quotes(corpus: Corpus
         lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         assert len(lines) >= 15, path.name
         for item in lines:
-            assert set(item) == {"quote", "questions"}
+            assert {"quote", "questions"} <= set(item) <= {"quote", "questions", "adapt"}
             assert item["quote"] in docs[path.stem].text, (path.name, item["quote"][:60])
             assert len(item["questions"]) >= 3 and all(q.strip() for q in item["questions"])
     questions, warnings = load_questions(CORPUS, corpus)
@@ -170,3 +171,19 @@ def test_unusable_written_questions_are_skipped_with_a_warning(corpus_copy: Path
     assert text[overview[0].start:overview[0].end] == "Micro-Needling goes by several different names."
     assert any("micro-needling-overview.jsonl: 2 line(s) skipped" in w for w in warnings)
     assert any("no-such-article.jsonl names no listed article" in w for w in warnings)
+
+
+def test_neighbour_only_questions_load_but_are_not_training_pairs(corpus_copy: Path) -> None:
+    qdir = corpus_copy / QUESTIONS_DIR
+    quote = "Micro-Needling goes by several different names."
+    lines = [{"quote": quote, "questions": ["other names?"]},
+             {"quote": quote, "questions": ["is it called anything else"], "adapt": False},
+             {"quote": quote, "questions": ["x?"], "adapt": "no"}]
+    (qdir / "micro-needling-overview.jsonl").write_text(
+        "\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    questions, warnings = load_questions(corpus_copy, load_corpus(corpus_copy))
+    overview = [(q.question, q.adapt) for q in questions if q.doc_id == "micro-needling-overview"]
+    assert overview == [("other names?", True), ("is it called anything else", False)]
+    assert [q.question for q in training_questions(questions) if q.doc_id == "micro-needling-overview"] \
+        == ["other names?"]
+    assert any("micro-needling-overview.jsonl: 1 line(s) skipped" in w for w in warnings)
