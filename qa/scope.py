@@ -143,9 +143,12 @@ _GENERIC_TERMS = {"microneedling", "treatment", "procedure", "article", "article
 _CLAUSES = re.compile(r"[,;:]|\b(?:and|but|so|then|because|now)\b")
 _ASKS = re.compile(r"^\s*(?:(?:ok|okay|so|and|also|just|exactly|roughly|honestly|seriously|hey|hi|like)\s+)*"
                    r"(?:how|what|whats|what's|when|which|who|why|where|is|are|can|could|would|will|"
-                   r"do(?:es)?(?!\s+(?:it|this|that|them|so|myself|yourself)\b)|did|should|shall|may|any)\b"
+                   r"do(?:es)?(?!\s+(?:it|this|that|them|so|myself|yourself)\b)|should|shall|may|any|"
+                   # "did" asks with a subject after it ("did it work?"), not "did accutane years ago"
+                   r"did(?=\s+(?:i|you|u|it|they|he|she|we|the|my|your|this|that|anyone|people)\b))\b"
                    r"|\b(?:whether|wondering if|wonder if)\b")
 _ALTERNATIVE = re.compile(r"\b(?:instead of|rather than)\b.*")
+_TOLD = re.compile(r"^\s*(?:had|did|got|tried|finished|stopped|quit|took|used to|went|been)\b")
 _PERSON = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|id|my|me|we|our)\b")
 # Taking a medicine now makes the question about it ("I'm on Roaccutane at the moment, can I book
 # in?"): whether it is safe alongside is what the articles would have to say.
@@ -164,7 +167,9 @@ def asked_words(question: str, candidates: set[str], taking_now: bool = False) -
         if not found:
             continue
         if sentence.rstrip().endswith("?") and not _PERSON.search(sentence):
-            asked |= found
+            # Except a clause that tells history without its "I": "had botox last year, how long ...?"
+            asked |= candidates & set(words(" ".join(c for c in _CLAUSES.split(sentence)
+                                                     if not _TOLD.search(c))))
             continue
         for clause in _CLAUSES.split(sentence):
             if _ASKS.search(clause) or (taking_now and _TAKING_NOW.search(clause)):
@@ -188,6 +193,27 @@ def asks_about_a_name(question: str, unknown: list[str], names: frozenset[str]) 
     stems = _stems(names)
     named = {w for w in unknown if w in names or stem(w) in stems}
     return min(asked_words(question, named, taking_now=True), default=None)
+
+
+# Asking for a waiting time: "how long do I have to wait", "how long should I leave it before",
+# "what's the gap between", "how soon after stopping".
+_WAIT = re.compile(
+    r"\bhow (?:long|soon|many (?:days|weeks|months))\b[^.?!]{0,50}\b(?:wait|leave it|hold off|pause|gap)\b"
+    r"|\b(?:gap|wait|break) after\b"
+    r"|\bhow (?:long|soon) after (?:finishing|stopping|coming off|quitting|i (?:finish|stop|come off))\b")
+# The wait between sessions, which the articles give.
+_BETWEEN_SESSIONS = re.compile(r"\bbetween (?:each |the |my |your |two )?(?:micro-?needling |needling )?"
+                               r"(?:sessions?|treatments?|appointments?|ones?|goes)\b")
+
+
+def asks_a_wait_after_a_name(question: str, unknown: list[str], names: frozenset[str]) -> bool:
+    """A waiting time around a listed medicine or procedure the articles never name, even one
+    told as the asker's history ("finished roaccutane last month, how long do I have to wait
+    before microneedling?"): the wait is about the name, and the articles give none."""
+    stems = _stems(names)
+    text = normalize(question)
+    return any(w in names or stem(w) in stems for w in unknown) and bool(_WAIT.search(text)) \
+        and not _BETWEEN_SESSIONS.search(text)
 
 
 def names_a_condition(unknown: list[str], conditions: frozenset[str]) -> str | None:
@@ -402,7 +428,8 @@ class Scope:
         if best is None:
             return Verdict(False, "no evidence", f)
         if asks_about_a_name(question, q.unknown, self.names) \
-                or names_a_condition(q.unknown, self.conditions):
+                or names_a_condition(q.unknown, self.conditions) \
+                or asks_a_wait_after_a_name(question, q.unknown, self.names):
             return Verdict(False, NAMES_UNCOVERED, f)
         if asks_a_price(question):
             return Verdict(False, "asks a price", f)

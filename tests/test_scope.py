@@ -10,6 +10,7 @@ from qa.query import Query
 from qa.scope import (
     asks_a_price,
     asks_a_rate,
+    asks_a_wait_after_a_name,
     asks_about_a_name,
     asks_another_procedures_amount,
     is_task_request,
@@ -136,6 +137,21 @@ def test_a_medicine_or_procedure_the_articles_never_mention_is_out_of_scope_when
     q = qa.retriever.analyse(question)
     assert asks_about_a_name(question, q.unknown, qa.scope.names) == name
     assert (qa.ask(question).status == "not_found") == (name is not None)
+
+
+@pytest.mark.parametrize(("question", "status"), [
+    # A wait around a listed name, even one told as history: the articles give no such wait.
+    ("stopped isotretinoin in march, how many weeks should i hold off before needling?", "not_found"),
+    ("what's the wait after a botox appointment before microneedling the same area", "not_found"),
+    # A name as history, and a wait the articles do give or no wait at all.
+    ("had botox last year, how long does the redness last after microneedling?", "answered"),
+    ("did accutane years ago. how long do i wait between microneedling sessions?", "answered"),
+])
+def test_a_wait_around_a_name_the_articles_never_mention_is_out_of_scope(qa: QA, question: str,
+                                                                      status: str) -> None:
+    q = qa.retriever.analyse(question)
+    assert asks_a_wait_after_a_name(question, q.unknown, qa.scope.names) == (status == "not_found")
+    assert qa.ask(question).status == status
 
 
 def test_treatment_names_are_topical_words_the_articles_never_use(qa: QA) -> None:
