@@ -196,7 +196,7 @@ def asks_about_a_name(question: str, unknown: list[str], names: frozenset[str]) 
 
 
 # Asking for a waiting time: "how long do I have to wait", "how long should I leave it before",
-# "what's the gap between", "how soon after stopping".
+# "what's the wait after", "how soon after stopping".
 _WAIT = re.compile(
     r"\bhow (?:long|soon|many (?:days|weeks|months))\b[^.?!]{0,50}\b(?:wait|leave it|hold off|pause|gap)\b"
     r"|\b(?:gap|wait|break) after\b"
