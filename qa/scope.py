@@ -184,15 +184,19 @@ def _stems(names: frozenset[str]) -> frozenset[str]:
     return frozenset(stem(n) for n in names)
 
 
+def _listed(unknown: list[str], names: frozenset[str]) -> set[str]:
+    """The question's words that are listed names, by stem too ("exosome" is found as "exosomes"
+    is listed)."""
+    stems = _stems(names)
+    return {w for w in unknown if w in names or stem(w) in stems}
+
+
 def asks_about_a_name(question: str, unknown: list[str], names: frozenset[str]) -> str | None:
     """A listed medicine, procedure or body area (``names``) the articles never use, when the question
     asks about it ("how many sessions of co2 laser", "how is subcision done"); None when no
     such name is asked about, or it only tells the asker's history ("I did accutane years ago,
     would microneedling help?")."""
-    # By stem too, so "exosome" is found as "exosomes" is listed.
-    stems = _stems(names)
-    named = {w for w in unknown if w in names or stem(w) in stems}
-    return min(asked_words(question, named, taking_now=True), default=None)
+    return min(asked_words(question, _listed(unknown, names), taking_now=True), default=None)
 
 
 # Asking for a waiting time: "how long do I have to wait", "how long should I leave it before",
@@ -210,10 +214,8 @@ def asks_a_wait_after_a_name(question: str, unknown: list[str], names: frozenset
     """A waiting time around a listed medicine or procedure the articles never name, even one
     told as the asker's history ("finished roaccutane last month, how long do I have to wait
     before microneedling?"): the wait is about the name, and the articles give none."""
-    stems = _stems(names)
     text = normalize(question)
-    return any(w in names or stem(w) in stems for w in unknown) and bool(_WAIT.search(text)) \
-        and not _BETWEEN_SESSIONS.search(text)
+    return bool(_listed(unknown, names)) and bool(_WAIT.search(text)) and not _BETWEEN_SESSIONS.search(text)
 
 
 def names_a_condition(unknown: list[str], conditions: frozenset[str]) -> str | None:
