@@ -15,8 +15,9 @@ DEFAULT_CORPUS_DIR = ROOT / "corpus"
 DEFAULT_INDEX_DIR = ROOT / "index"
 
 # Bumped whenever the on-disk layout or the meaning of a stored field changes.
-INDEX_FORMAT_VERSION = 5  # 2: labelled triage messages; 3: scope word lists; 4: written and
-# not-covered questions (questions.npz, scope.npz); 5: the model adapted to the written questions
+INDEX_FORMAT_VERSION = 6  # 2: labelled triage messages; 3: scope word lists; 4: written and
+# not-covered questions (questions.npz, scope.npz); 5: the model adapted to the written questions;
+# 6: the disclaimers' written questions are embedded too
 
 DISCLAIMER = (
     "This is an automated assistant that gives general information drawn only from five "

@@ -89,7 +89,8 @@ def expected_for(settings: Settings, corpus: Corpus) -> store.Expected:
 
 def question_rows(questions: list[WrittenQuestion], sentences: list[Sentence]) -> tuple[list[str], list[int]]:
     """(text to embed, sentence index) for every written question and each sentence its quote
-    overlaps (a quote can span two of the chunker's sentences)."""
+    overlaps (a quote can span two of the chunker's sentences). Disclaimers count: without
+    neighbours of their own they lost every question about them to sentences that had some."""
     by_doc: dict[str, list[int]] = {}
     for i, s in enumerate(sentences):
         by_doc.setdefault(s.doc_id, []).append(i)
@@ -98,7 +99,7 @@ def question_rows(questions: list[WrittenQuestion], sentences: list[Sentence]) -
     for wq in questions:
         for i in by_doc.get(wq.doc_id, []):
             s = sentences[i]
-            if s.start < wq.end and wq.start < s.end and s.kind in ("body", "byline", "promo"):
+            if s.start < wq.end and wq.start < s.end and s.kind in ("body", "byline", "promo", "disclaimer"):
                 texts.append(question_text(wq.question))
                 rows.append(i)
     return texts, rows
