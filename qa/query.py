@@ -49,6 +49,7 @@ class Query:
     substitutes: set[str] = field(default_factory=set)  # article words standing for unknown ones
     duration: bool = False  # asks how long / how soon: answered by an amount of time
     asked: list[float] | None = None  # per sentence: nearest written question's similarity
+    clause_asked: list[float] | None = None  # the same, for the best clause of a long message
     sentence_dense: list[float] | None = None  # per sentence: cosine with ``vector``
     own_text: str = ""  # the question's own words as ``text`` has them, without a follow-up's context
     said: str = ""  # a follow-up's previous answer: not to be repeated

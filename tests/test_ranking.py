@@ -11,7 +11,7 @@ import pytest
 
 from qa import QA
 from qa.config import ROOT
-from qa.retrieval import RANK_FEATURES
+from qa.retrieval import RANK_FEATURES, clauses
 
 if str(ROOT) not in sys.path:  # `bench` is a folder of the repo, not an installed package
     sys.path.insert(0, str(ROOT))
@@ -57,3 +57,25 @@ def test_fit_finds_the_feature_that_marks_the_gold_passage() -> None:
     w = fit(examples, steps=1500)
     assert int(np.argmax(np.abs(w))) == 2 and w[2] > 0
     assert mrr(examples, w) > 0.95 > mrr(examples, -w)
+
+
+def test_a_long_message_is_also_read_clause_by_clause() -> None:
+    assert clauses("I'm 28, olive skin, rolling scars from my teens - no acne now. Would it suit me?") == [
+        "rolling scars from my teens", "no acne now", "Would it suit me"]
+    assert clauses("how many sessions do i need") == ["how many sessions do i need"]
+
+
+def test_a_clause_near_a_written_question_lifts_its_passage(qa: QA) -> None:
+    """The story around a question dilutes it as a whole; its clauses are matched one by one."""
+    r = qa.retriever
+    q = r.analyse("honestly been stressing for weeks, i work nights and barely sleep, "
+                  "will microneedling fix my rolling scars")
+    r.search(q)
+    whole, by_clause = r.sentences.asked(q), r.sentences.clause_asked(q)
+    assert whole is not None and by_clause is not None
+    assert all(c >= w for c, w in zip(by_clause, whole, strict=True))
+    assert max(c - w for c, w in zip(by_clause, whole, strict=True)) > 0.05
+    # A message of one clause reads the same either way.
+    short = r.analyse("how many sessions do i need")
+    r.search(short)
+    assert r.sentences.clause_asked(short) == r.sentences.asked(short)
