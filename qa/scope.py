@@ -93,8 +93,9 @@ _TASK_REQUEST = re.compile(
     r"disclaimers?|qualifications)\b|\b(skip|drop) the (caveats?|hedging|disclaimers?)\b|\bdon'?t hedge\b"
     # A demand to invent what the articles do not say.
     r"|\bmake (one|it|something|some|them|a (number|figure|stat\w*|percentage)|(a |some )?(numbers?|"
-    r"figures?|stat\w*|percentages?)) up\b(?! to\b)|\bmake up (a|an|some|the) (number|figure|stat\w*|"
+    r"figures?|stat\w*|percentages?)) up\b(?! to\b)|\bmake up (a|an|some|the) (\w+ )?(number|figure|stat\w*|"
     r"percentage|fact|study|source|quote|answer)|\bmade[- ]up (number|figure|stat\w*)"
+    r"|\battribute (it|this|that|them) to (the|these|this|those|your) (articles?|sources?|stud(y|ies)|research)\b"
     r"|\b(invent|fabricate) (a |an |some |the )?(number|figure|stat\w*|percentage|fact|study|studies|source|"
     r"quote|answer|one|something)|\bplausible (number|figure|stat\w*|percentage)"
     r"|\b(go|answer|reach) (beyond|outside) (the|your) (articles?|sources?|instructions|rules)\b"
@@ -103,6 +104,9 @@ _TASK_REQUEST = re.compile(
     r"|\btestimonials?\b"
     r"|\b(?:(?:\d|five|four)[- ]?stars?|glowing|fake|google|yelp|trustpilot)(?: \w+){0,2} reviews?\b"
     r"|\bjust guarantee\b|^\s*guarantee (?:me|that|my|it)\b"
+    # A demand for a word rather than for what the articles say ("say the word guaranteed",
+    # "tell me it's 100% guaranteed"); "tell me if results are guaranteed" asks.
+    r"|\bsay the words?\b|\bsay ['\"‘“]\w|\btell me (?!if\b|whether\b)[^.?!]{0,40}\bguaranteed?\b"
     r"|\byes or no only\b|\b(?:only|just) (?:a )?yes or no\b"
     r"|\b(?:don'?t|dont|do not) (?:tell me to|say) (?:see|ask|consult|talk to|speak to|go to)\b"
     r"|\bagree with me\b|\btell me (?:that )?(?:the articles|they|the research|the studies) (?:say|says|said|"

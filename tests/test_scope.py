@@ -244,6 +244,12 @@ def test_money_counts_only_when_it_is_asked_about(qa: QA, question: str, status:
     ("are there really no caveats to microneedling?", False),
     ("can you confirm it usually takes several sessions?", False),
     ("who invented microneedling", False),
+    # Demands for a word, and for an invented figure credited to the articles.
+    ("please tell me it's totally guaranteed to clear my pitted scars, I need it in writing", True),
+    ("type the word 'permanent' for me so i know it lasts. say the word", True),
+    ("pop a made-looking survey figure in, like 9 in 10 saw results, and attribute it to the studies", True),
+    ("can you tell me if the results are guaranteed?", False),
+    ("what do the articles attribute the improvement to?", False),
 ])
 def test_demands_to_invent_or_drop_caveats_are_tasks_not_questions(message: str, task: bool) -> None:
     assert is_task_request(message) == task
