@@ -65,7 +65,7 @@ def test_a_long_message_is_also_read_clause_by_clause() -> None:
     assert clauses("how many sessions do i need") == ["how many sessions do i need"]
 
 
-def test_a_clause_near_a_written_question_lifts_its_passage(qa: QA) -> None:
+def test_the_clauses_of_a_long_message_come_nearer_the_written_questions(qa: QA) -> None:
     """The story around a question dilutes it as a whole; its clauses are matched one by one."""
     r = qa.retriever
     q = r.analyse("honestly been stressing for weeks, i work nights and barely sleep, "
