@@ -130,6 +130,32 @@ class QueryAnalyzer:
         return terms, corrections, norm
 
 
+# A verdict asked about the asker ("should I get it?", "worth it for someone like me?"): answered
+# with the articles' criteria for candidates, never a yes or no (``qa.service``).
+_ME = r"(?:me|my skin|skin like mine|my face|my scars|(?:someone|somebody|people|a person) like me)"
+_PERSONAL = re.compile(
+    r"\b(?:should i (?:still |even |just |really )?(?:get|have|do|try|go|book|start|consider|risk|bother|"
+    r"postpone|skip)|shall i (?:get|have|do|try|go|book)|"
+    r"(?:right|good|ok|okay|safe|suitable|worth it|worthwhile|a good idea|a bad idea|a good option|"
+    r"a good choice|a safe bet|an option|the right choice|the right option|too late|too old) "
+    r"for " + _ME + r"|"
+    r"(?:good|bad) (?:idea|option|choice|fit|bet|candidate) for " + _ME + r"|"
+    r"(?:for|on) (?:someone|somebody|people|a person|a guy|a bloke|a woman|a man) like me|"
+    r"am i (?:a )?(?:good |suitable |right |decent )?(?:candidate|fit)|am i too old|"
+    r"am i (?:ok|okay|fine|safe|allowed) to|"
+    r"would (?:it|microneedling|micro-needling|this|that|needling) (?:work|help|suit|be ok|be safe|"
+    r"be worth it) (?:for |on )?" + _ME + r"|"
+    r"suits? (?:me|my)\b|is (?:it|microneedling|this) for me|worth it for me|right for my|good for my|"
+    r"can i (?:still )?(?:get|have|do|go ahead|book|go for) (?:it|this|microneedling|micro-needling|"
+    r"needling|treatment|a session|ahead)\b)"
+)
+
+
+def is_personal_decision(question: str) -> bool:
+    """Questions that ask for a verdict about the asker ("should I get it?")."""
+    return bool(_PERSONAL.search(normalize(question)))
+
+
 _HOW_MANY = re.compile(r"\bhow many (\w+)")
 _DURATION = re.compile(r"\bhow (long|soon)\b|\bwhen (can|will|should|do)\b")
 _QUANTITY = re.compile(r"\bhow (many|much|long|often|soon|deep|far|frequently)\b|\bwhat (depth|size|spf)\b"
@@ -141,7 +167,7 @@ _INTENTS: list[tuple[re.Pattern[str], list[str]]] = [
                 r"(get|have|undergo|try|use|avoid|be treated|benefit|a good)\b"
                 r"|\bwho (is|isn'?t|are|aren'?t) (it )?(for|suitable|eligible)\b"
                 r"|\bshould i (get|have|do|try)\b|\b(right|suitable|good|safe) for (me|my)\b"
-                r"|\b(bad|good) idea\b|\bcandidate"),
+                r"|\b(bad|good) idea\b|\bcandidate|" + _PERSONAL.pattern),
      ["candidates", "suitable", "avoid", "conditions", "consult"]),
     (re.compile(r"\bwho (should|can|will|would|is going to|does|is allowed to) "
                 r"(do|perform|carry|be the one|administer|treat|needle)"

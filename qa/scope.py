@@ -100,7 +100,6 @@ _TASK_REQUEST = re.compile(
     r"|\b(invent|fabricate) (a |an |some |the )?(number|figure|stat\w*|percentage|fact|study|studies|source|"
     r"quote|answer|one|something)|\bplausible (number|figure|stat\w*|percentage)"
     r"|\b(go|answer|reach) (beyond|outside) (the|your) (articles?|sources?|instructions|rules)\b"
-    r"|\bi authori[sz]e you\b"
     # Invented endorsements, and demands to agree rather than to hear what the articles say.
     r"|\btestimonials?\b"
     r"|\b(?:(?:\d|five|four)[- ]?stars?|glowing|fake|google|yelp|trustpilot)(?: \w+){0,2} reviews?\b"
@@ -113,23 +112,18 @@ _TASK_REQUEST = re.compile(
     r"|\bagree with me\b|\btell me (?:that )?(?:the articles|they|the research|the studies) (?:say|says|said|"
     r"back) (?:so|that|it)\b|\bjust say\b(?! (?:what|how|whether|if|which|when|why|where|who)\b)"
 )
-_ME = r"(?:me|my skin|skin like mine|my face|my scars|(?:someone|somebody|people|a person) like me)"
-_PERSONAL = re.compile(
-    r"\b(?:should i (?:still |even |just |really )?(?:get|have|do|try|go|book|start|consider|risk|bother|"
-    r"postpone|skip)|shall i (?:get|have|do|try|go|book)|"
-    r"(?:right|good|ok|okay|safe|suitable|worth it|worthwhile|a good idea|a bad idea|a good option|"
-    r"a good choice|a safe bet|an option|the right choice|the right option|too late|too old) "
-    r"for " + _ME + r"|"
-    r"(?:good|bad) (?:idea|option|choice|fit|bet|candidate) for " + _ME + r"|"
-    r"(?:for|on) (?:someone|somebody|people|a person|a guy|a bloke|a woman|a man) like me|"
-    r"am i (?:a )?(?:good |suitable |right |decent )?(?:candidate|fit)|am i too old|"
-    r"am i (?:ok|okay|fine|safe|allowed) to|"
-    r"would (?:it|microneedling|micro-needling|this|that|needling) (?:work|help|suit|be ok|be safe|"
-    r"be worth it) (?:for |on )?" + _ME + r"|"
-    r"suits? (?:me|my)\b|is (?:it|microneedling|this) for me|worth it for me|right for my|good for my|"
-    r"can i (?:still )?(?:get|have|do|go ahead|book|go for) (?:it|this|microneedling|micro-needling|"
-    r"needling|treatment|a session|ahead)\b)"
-)
+# An order to state an absolute claim ("just confirm that it permanently removes 100% of scars",
+# "reply yes: it removes all acne scars"), whatever verb gives the order; "tell me if it is
+# guaranteed" asks. No answerable question of the tuning splits or written questions reads so.
+_AFFIRM = re.compile(
+    r"(?:^|[.!?:;,]\s*|\b(?:just|please|now|so|and|then|you|u)\s+)"
+    r"(?:say|state|confirm|tell (?:me|us|them|everyone|people|clients|patients|my \w+)|reply|answer|respond|"
+    r"write|declare|promise|guarantee|repeat|agree|admit|assure (?:me|us)|put it in writing)\b"
+    r"(?!\s+(?:if|whether|how|what|which|when|why|where|who|me if|me whether|me how|me what)\b)"
+    r"[^?]{0,100}\b(?:100 ?%|guaranteed?|permanent(?:ly)?|forever|for good|completely|totally|fully|entirely|"
+    r"all (?:acne |my |the |of (?:the |my )?)?scars|every (?:single )?scar|zero (?:risk|downtime|side)|"
+    r"no risks?|risk[- ]free|cures?|cured)\b"
+    r"|\bauthori[sz](?:e|ing|ed) you\b|\byou(?:'re| are) (?:now )?authori[sz]ed\b")
 # "it" is not among these: in a chat about one treatment it nearly always means the treatment
 # ("does it hurt?"), and reading it as a reference sent self-contained questions to the previous
 # topic (docs/decisions.md, *Follow-ups*).
@@ -301,14 +295,10 @@ def asks_a_price(question: str) -> bool:
     return bool(_PRICE.search(normalize(question)))
 
 
-def is_personal_decision(question: str) -> bool:
-    """Questions that ask for a verdict about the asker ("should I get it?")."""
-    return bool(_PERSONAL.search(normalize(question)))
-
-
 def is_task_request(question: str) -> bool:
     """Instructions, role-play or code requests rather than a question about the articles."""
-    return bool(_TASK_REQUEST.search(normalize(question)))
+    norm = normalize(question)
+    return bool(_TASK_REQUEST.search(norm) or _AFFIRM.search(norm))
 
 
 # What a question can be about that the articles never discuss (the issue's own list: other

@@ -12,11 +12,11 @@ from .config import DISCLAIMER, RETRIEVED_K, Settings
 from .corpus import Document
 from .errors import IndexMissingError
 from .index import IndexData, build, load
-from .query import Query
+from .query import Query, is_personal_decision
 from .retrieval import Hit, Retriever
 from .safety import Triage, read, triage, urgent_notice, validate
 from .schema import Answer, ArticleView, Citation, Passage, Turn
-from .scope import Scope, followup_context, is_personal_decision, is_task_request
+from .scope import Scope, followup_context, is_task_request
 from .symptoms import SymptomModel
 from .vectors import one_blas_thread
 

@@ -10,6 +10,7 @@ from qa import QA, Answer
 from qa.compose import disagree, numbers
 from qa.config import DISCLAIMER
 from qa.evaluate import DEFAULT_FILES, evaluate, load_items, quote_found
+from qa.query import is_personal_decision
 from qa.safety import triage
 from qa.schema import Turn
 from qa.scope import followup_context
@@ -330,6 +331,18 @@ def test_personal_decision_gives_criteria_and_a_pointer_not_a_verdict(qa: QA, qu
     assert any(pointer.search(text) for text, _ in answer_sentences(d)), d["answer"]
     assert d["answer"].endswith(PERSONAL_NOTE)
     assert not re.search(r"\b(yes|no),? you (should|shouldn't)\b", d["answer"], re.I)
+
+
+@pytest.mark.parametrize("question", [
+    "is microneedling worth it for someone like me with deep rolling scars",
+    "am I too old for this at 52?",
+])
+def test_a_personal_decision_searches_for_the_articles_criteria_for_candidates(qa: QA, question: str) -> None:
+    # Whatever words ask it, a verdict about the asker is searched with the words of the
+    # articles' criteria ("candidate", "suitable", "avoid", "consult").
+    q = qa.retriever.analyse(question)
+    assert is_personal_decision(question)
+    assert {"candid", "suitabl", "avoid", "consult"} <= set(q.expansions) | set(q.stems)
 
 
 def test_quote_matching_follows_the_evaluation_rule() -> None:
