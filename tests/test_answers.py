@@ -273,6 +273,19 @@ def test_follow_up_answers_with_something_new_rather_than_the_last_answer_again(
     assert any("apply a numbing cream to reduce discomfort" in t for t in quotes)
 
 
+def test_a_follow_up_searches_the_words_of_the_answer_it_follows(qa: QA) -> None:
+    # "keep that up" points to what was just said: the previous answer's words join the
+    # keyword search, lightly (``FusionWeights.said``).
+    r = qa.retriever
+    q = r.analyse("how long do i keep that up?", "what do i do after a session?")
+    before = r.bm25_scores(q)
+    q.said = "Wear a sunscreen of at least SPF 30 and keep out of the sun."
+    after = r.bm25_scores(q)
+    sunscreen = next(c.chunk_id for c in qa.data.chunks if "minimum SPF 30 for two weeks" in c.text)
+    assert after[sunscreen] > before[sunscreen]
+    assert int((after > after[sunscreen]).sum()) < int((before > before[sunscreen]).sum())
+
+
 def test_follow_ups_of_the_tuning_splits_cite_and_answer(qa: QA) -> None:
     """Every follow-up (with its history) of the tuning splits `dev` … `dev14`, scored as `qa
     eval` scores them: a follow-up wants what the previous answer did not say
