@@ -129,6 +129,10 @@ _AFFIRM = re.compile(
 # topic (docs/decisions.md, *Follow-ups*).
 _REFERS_BACK = re.compile(
     r"^(and|but|so|also|what about|how about|why|why not|then|ok|okay)\b"
+    # "right, and ...", "yeah but ...": an acknowledgement, then a turn that builds on it; a
+    # closing "though?" contrasts with what was just said.
+    r"|^(right|yeah|yep|yes|cool|great|thanks|hmm|well|sure|alright|fair enough)\W+(and|but|so|then)\b"
+    r"|\bthough\W*$"
     r"|\b(they|them|their|that|this|those|these|ones|both|same|else|other|others)\b"
 )
 _GENERIC_TERMS = {"microneedling", "treatment", "procedure", "article", "articles", "acne", "scar",

@@ -26,7 +26,7 @@ def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", *(str(i) for i in range(2, 17)))]
+TUNING = [EXAMPLES_DIR / f"triage_dev{n}.jsonl" for n in ("", *(str(i) for i in range(2, 18)))]
 SETS = [*TUNING, DATA / "triage_test.jsonl"]
 
 
