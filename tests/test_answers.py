@@ -321,6 +321,8 @@ def test_a_new_question_after_another_topic_is_answered_on_its_own_topic(
     ("and for deeper ones?", True),
     ("recovery?", True),  # too short to stand alone
     ("what does it add?", True),
+    ("right, and is it rougher or gentler while it's being done?", True),  # acknowledged, then built on
+    ("does it work on deeper scars though?", True),  # contrasts with what was just said
     ("does it leave marks on dark skin", False),  # "it" is the treatment
     ("what depth of needle for rolling scars", False),
     ("is it safe for people with dark skin", False),
