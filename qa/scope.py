@@ -246,12 +246,15 @@ def followup_context(question: str, history: list[Turn]) -> str | None:
 
 
 # A price asked without a money word: "how much is one session usually?", "how much are the
-# treatments roughly". Not "how much is the downtime" or "how much does it hurt".
+# treatments roughly", "how much per session?". Not "how much is the downtime" or "how much does it hurt".
 _PRICE = re.compile(
     r"\bhow much (?:is|are|'s|s|would|will) (?:a |one |each |per |the |your |a single )?(?:session|sessions|"
     r"treatment|treatments|appointment|appointments|course|package|microneedling|micro-needling|needling|"
     r"it|this|that|one)(?: (?:usually|roughly|typically|normally|generally|on average|approximately|approx|"
-    r"ballpark|then|for (?:one|a|the|my|me|acne|scars|face)\b[^?.!,]*))*\s*(?:[?.!,]|$)")
+    r"ballpark|then|for (?:one|a|the|my|me|acne|scars|face)\b[^?.!,]*))*\s*(?:[?.!,]|$)"
+    # "how much per session?", "how much for one treatment roughly"
+    r"|\bhow much (?:per|a|for (?:a|one|each|the|a single)) "
+    r"(?:session|treatment|appointment|course|package)s?(?: \w+)?\s*(?:[?.!,]|$)")
 
 
 # An amount of a kind that only a figure answers: a percentage, a success rate, a concentration, a

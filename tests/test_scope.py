@@ -167,6 +167,8 @@ def test_treatment_names_are_topical_words_the_articles_never_use(qa: QA) -> Non
     ("how much is one appointment usually?", True),
     ("how much are sessions for acne scars, roughly", True),
     ("do you do backs and how much is it", True),
+    ("how much per session?", True),
+    ("how much for one treatment roughly", True),
     ("how much is the downtime", False),
     ("how much is microneedling going to hurt", False),
     ("how much will it help my pitted scars", False),
