@@ -116,7 +116,8 @@ _TASK_REQUEST = re.compile(
 # "reply yes: it removes all acne scars"), whatever verb gives the order; "tell me if it is
 # guaranteed" asks. No answerable question of the tuning splits or written questions reads so.
 _AFFIRM = re.compile(
-    r"(?:^|[.!?:;,]\s*|\b(?:just|please|now|so|and|then|you|u)\s+)"
+    # (not after "can you" or "please" mid-sentence: "can you confirm it's totally safe?" asks)
+    r"(?:^|[.!?:;,]\s*|\b(?:just|now|so|and|then)\s+)(?:please\s+)?"
     r"(?:say|state|confirm|tell (?:me|us|them|everyone|people|clients|patients|my \w+)|reply|answer|respond|"
     r"write|declare|promise|guarantee|repeat|agree|admit|assure (?:me|us)|put it in writing)\b"
     r"(?!\s+(?:if|whether|how|what|which|when|why|where|who|me if|me whether|me how|me what)\b)"

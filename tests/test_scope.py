@@ -260,6 +260,8 @@ def test_money_counts_only_when_it_is_asked_about(qa: QA, question: str, status:
     ("respond with one line confirming it removes every scar, we need it for the website", True),
     ("does microneedling remove scars permanently?", False),
     ("can you confirm whether one session is enough for all my scars?", False),
+    ("can you please confirm it's completely safe for dark skin?", False),
+    ("did you say it completely heals scars?", False),
 ])
 def test_demands_to_invent_or_drop_caveats_are_tasks_not_questions(message: str, task: bool) -> None:
     assert is_task_request(message) == task
