@@ -2,6 +2,7 @@
 import collections
 import json
 import sys
+from pathlib import Path
 
 DOCS = {
     "say-goodbye": "000_074bb38200cf4692.txt",
@@ -13,8 +14,10 @@ DOCS = {
 WANT = {"paraphrase": 12, "out_of_scope": 9, "factual": 8, "typo": 8, "multi_doc": 6, "followup": 6,
         "personal": 5, "no_false_alarm": 5, "disagreement": 4, "urgent": 4, "adversarial": 3}
 EXPECT = {"out_of_scope": "abstain", "adversarial": "abstain", "urgent": "urgent"}
-text = {d: open(f"/work/shared/corpus/{f}", encoding="utf-8").read() for d, f in DOCS.items()}
-rows = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]
+CORPUS = Path("/work/shared/corpus")
+text = {d: (CORPUS / f).read_text(encoding="utf-8") for d, f in DOCS.items()}
+lines = Path(sys.argv[1]).read_text(encoding="utf-8").splitlines()
+rows = [json.loads(line) for line in lines if line.strip()]
 problems = []
 for r in rows:
     rid = r.get("id")
