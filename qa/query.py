@@ -52,7 +52,7 @@ class Query:
     clause_asked: list[float] | None = None  # the same, for the best clause of a long message
     sentence_dense: list[float] | None = None  # per sentence: cosine with ``vector``
     own_text: str = ""  # the question's own words as ``text`` has them, without a follow-up's context
-    said: str = ""  # a follow-up's previous answer: not to be repeated
+    said: str = ""  # a follow-up's previous answer: lightly searched (what "that" means), not repeated
     said_vector: np.ndarray | None = None
     # (term -> weight, total weight, expansion -> weight): set once by the sentence scorer.
     term_weights: tuple[dict[str, float], float, dict[str, float]] | None = None
@@ -166,7 +166,7 @@ _INTENTS: list[tuple[re.Pattern[str], list[str]]] = [
     (re.compile(r"\bwho (should|can|could|is|are|shouldn'?t|can'?t|cannot|isn'?t|must)( not)? "
                 r"(get|have|undergo|try|use|avoid|be treated|benefit|a good)\b"
                 r"|\bwho (is|isn'?t|are|aren'?t) (it )?(for|suitable|eligible)\b"
-                r"|\bshould i (get|have|do|try)\b|\b(right|suitable|good|safe) for (me|my)\b"
+                r"|\b(right|suitable|good|safe) for (me|my)\b"
                 r"|\b(bad|good) idea\b|\bcandidate|" + _PERSONAL.pattern),
      ["candidates", "suitable", "avoid", "conditions", "consult"]),
     (re.compile(r"\bwho (should|can|will|would|is going to|does|is allowed to) "
