@@ -112,6 +112,9 @@ def load_corpus(corpus_dir: Path) -> Corpus:
 # ``{"quote": <a sentence, verbatim>, "questions": [...]}`` per line. They are search
 # data, never shown: a question matches the sentence that answers it (see qa/retrieval.py).
 QUESTIONS_DIR = "questions"
+# The tuning splits' questions as people asked them, in the same format and neighbours only
+# (``"adapt": false``): ``questions/asked/<doc id>.jsonl``, written by ``python -m bench.asked_data``.
+ASKED_DIR = "asked"
 
 
 @dataclass(frozen=True)
@@ -128,15 +131,22 @@ class WrittenQuestion:
 
 
 def question_files(corpus_dir: Path) -> list[Path]:
-    """The written-question files, in a stable order (none is fine)."""
-    return sorted((Path(corpus_dir) / QUESTIONS_DIR).glob("*.jsonl"))
+    """The written-question files, then the asked ones, in a stable order (none is fine)."""
+    folder = Path(corpus_dir) / QUESTIONS_DIR
+    return sorted(folder.glob("*.jsonl")) + sorted((folder / ASKED_DIR).glob("*.jsonl"))
+
+
+def _shown(path: Path) -> str:
+    """The file as the user knows it: ``corpus/questions/[asked/]<name>``."""
+    sub = f"{ASKED_DIR}/" if path.parent.name == ASKED_DIR else ""
+    return f"corpus/{QUESTIONS_DIR}/{sub}{path.name}"
 
 
 def questions_sha256(corpus_dir: Path) -> str:
     """One checksum over the written-question files (for the index manifest)."""
     h = hashlib.sha256()
     for path in question_files(corpus_dir):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        h.update(_shown(path).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -149,7 +159,7 @@ def load_questions(corpus_dir: Path, corpus: Corpus) -> tuple[list[WrittenQuesti
     for path in question_files(corpus_dir):
         doc = docs.get(path.stem)
         if doc is None:
-            warnings.append(f"corpus/{QUESTIONS_DIR}/{path.name} names no listed article; skipped.")
+            warnings.append(f"{_shown(path)} names no listed article; skipped.")
             continue
         bad = 0
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -168,6 +178,6 @@ def load_questions(corpus_dir: Path, corpus: Corpus) -> tuple[list[WrittenQuesti
             out.extend(WrittenQuestion(doc.id, start, start + len(quote), q, adapt)
                        for q in questions if isinstance(q, str) and q.strip())
         if bad:
-            warnings.append(f"corpus/{QUESTIONS_DIR}/{path.name}: {bad} line(s) skipped "
+            warnings.append(f"{_shown(path)}: {bad} line(s) skipped "
                             "(not JSON, or the quote is not verbatim in the article).")
     return out, warnings

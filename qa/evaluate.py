@@ -31,6 +31,10 @@ DEFAULT_FILES = [
     *sorted(example_files(), key=lambda p: (len(p.name), p.name)),
     ROOT / "tests" / "data" / "triage_test.jsonl",
 ]
+# Tuning splits whose questions are search data (written questions and not-covered examples,
+# ``python -m bench.asked_data``): a question finds itself, so their figures read high. The
+# later tuning splits and ``test`` stay clean measures.
+SEARCH_DATA_SPLITS = ("dev", *(f"dev{i}" for i in range(2, 31)))
 TARGETS = {"hit@5": 0.97, "mrr": 0.90, "cite_hit": 0.95, "answer_hit": 0.90, "abstention": 0.90,
            "false_abstention": 0.03, "urgent_recall": 1.00, "false_alarm": 0.02}
 _LOWER_IS_BETTER = {"false_abstention", "false_alarm"}
@@ -281,7 +285,9 @@ def run_cli(files: list[str], json_out: str | None = None, baselines: bool = Tru
                 m = baseline_ranks(items, fn).metrics()
                 rows.append((f"  baseline: {label}", m))
                 split[f"baseline {label}"] = m
-        print(f"\n== {path} ==")
+        print(f"\n== {path} =="
+              + (" (its questions are search data: figures read high)" if name in SEARCH_DATA_SPLITS
+                 and path.parent == ROOT / "tests" / "data" else ""))
         print(table(rows))
         missed = check_targets(groups["all"].metrics())
         print("targets: all met" if not missed else "targets missed: " + "; ".join(missed))

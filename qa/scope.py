@@ -153,6 +153,9 @@ _ASKS = re.compile(r"^\s*(?:(?:ok|okay|so|and|also|just|exactly|roughly|honestly
                    r"|\b(?:whether|wondering if|wonder if)\b")
 _ALTERNATIVE = re.compile(r"\b(?:instead of|rather than)\b.*")
 _TOLD = re.compile(r"^\s*(?:had|did|got|tried|finished|stopped|quit|took|used to|went|been)\b")
+# A clause that tells the asker's past ("did accutane years ago", "I took doxycycline as a teen").
+_HISTORY = re.compile(r"^\s*(?:i\s+|i've\s+|ive\s+)?(?:had|did|got|tried|finished|stopped|quit|took|used to|"
+                      r"went|been)\b|\b(?:ago|last year|years back|in the past|as a teen(?:ager)?)\b")
 _PERSON = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|id|my|me|we|our)\b")
 # Taking a medicine now makes the question about it ("I'm on Roaccutane at the moment, can I book
 # in?"): whether it is safe alongside is what the articles would have to say.
@@ -350,7 +353,11 @@ class Scope:
         # Questions the articles do not answer, against the questions written for their
         # sentences: the nearer side says whether the question is one the articles answer.
         self._not_covered = ref.get("not_covered")
-        self._written = retriever.data.question_vectors
+        # Each question once: one asked about a quote of two sentences (or asked in two tuning
+        # splits' gold) has a row per sentence, and three copies of one near question are not
+        # three neighbours.
+        written = retriever.data.question_vectors
+        self._written = np.unique(written, axis=0) if len(written) else written
         self.names = treatment_names()
         self.conditions = condition_names()
 
@@ -400,15 +407,22 @@ class Scope:
             "strongest_topic": max(scores.values(), default=-1.0),
         }
 
-    def nearest_margin(self, q: Query) -> float | None:
+    def nearest_margin(self, q: Query, background: set[str] | frozenset[str] = frozenset()) -> float | None:
         """How much nearer the question is to questions the articles do not answer than to
         questions written for their sentences (mean of the 3 nearest of each); ``None`` without
-        both kinds of example. Only the question's own words count, not a follow-up's context."""
+        both kinds of example. Only the question's own words count, not a follow-up's context,
+        and not the clauses that tell the past with a ``background`` word ("did accutane years
+        ago. how long between sessions?" is compared as its question)."""
         if self._not_covered is None or not len(self._not_covered) or not len(self._written):
             return None
+        text = q.own_text or q.text or q.raw
+        if background:
+            kept = [c for c in re.split(r"(?<=[.?!])\s+|\n|[,;:]", normalize(text))
+                    if c.strip() and not (background & set(words(c)) and _HISTORY.search(c))]
+            text = " ".join(kept) or text
         # Usually the vector retrieval already encoded (same text, through the query cache).
         encoder = self.retriever.data.encoder
-        vec = getattr(encoder, "encode_cached", encoder.encode)([q.own_text or q.text or q.raw])[0]
+        vec = getattr(encoder, "encode_cached", encoder.encode)([text])[0]
         return float(_nearest_mean(vec[None, :], self._not_covered)[0]
                      - _nearest_mean(vec[None, :], self._written)[0])
 
@@ -442,7 +456,8 @@ class Scope:
             return Verdict(False, "asks about another procedure", f)
         if asks_a_rate(question, [e.chunk.text for e in comp.evidence]):
             return Verdict(False, "asks a figure the articles never give", f)
-        margin = self.nearest_margin(q)
+        # A listed name left here is background (asked about, it was out of scope above).
+        margin = self.nearest_margin(q, _listed(q.unknown, self.names))
         if margin is not None:
             f["nearest_margin"] = margin
             if margin > self.t.not_covered_margin:

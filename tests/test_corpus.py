@@ -11,7 +11,7 @@ import pytest
 
 from qa.adapt import training_questions
 from qa.config import ROOT
-from qa.corpus import QUESTIONS_DIR, Corpus, load_corpus, load_questions, question_files
+from qa.corpus import ASKED_DIR, QUESTIONS_DIR, Corpus, load_corpus, load_questions, question_files
 from qa.errors import CorpusError
 
 CORPUS = ROOT / "corpus"
@@ -144,15 +144,19 @@ def test_corpus_errors_are_one_line(corpus_copy: Path) -> None:
 
 def test_every_article_has_written_questions_with_verbatim_quotes(corpus: Corpus) -> None:
     files = question_files(CORPUS)
-    assert {p.stem for p in files} == EXPECTED_IDS
+    written = [p for p in files if p.parent.name != ASKED_DIR]
+    assert {p.stem for p in written} == EXPECTED_IDS
     docs = corpus.by_id()
     for path in files:
         lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        asked = path.parent.name == ASKED_DIR
         assert len(lines) >= 15, path.name
         for item in lines:
             assert {"quote", "questions"} <= set(item) <= {"quote", "questions", "adapt"}
             assert item["quote"] in docs[path.stem].text, (path.name, item["quote"][:60])
-            assert len(item["questions"]) >= 3 and all(q.strip() for q in item["questions"])
+            assert len(item["questions"]) >= (1 if asked else 3) and all(q.strip() for q in item["questions"])
+            # The asked questions are neighbours only: the model is never trained on them.
+            assert not asked or item["adapt"] is False
     questions, warnings = load_questions(CORPUS, corpus)
     assert warnings == []
     assert len(questions) >= 500
@@ -160,6 +164,7 @@ def test_every_article_has_written_questions_with_verbatim_quotes(corpus: Corpus
 
 def test_unusable_written_questions_are_skipped_with_a_warning(corpus_copy: Path) -> None:
     qdir = corpus_copy / QUESTIONS_DIR
+    shutil.rmtree(qdir / ASKED_DIR)  # only the files written below
     good = '{"quote": "Micro-Needling goes by several different names.", "questions": ["other names?"]}'
     bad = '{not json\n{"quote": "A sentence no article has.", "questions": ["x?"]}\n'
     (qdir / "micro-needling-overview.jsonl").write_text(good + "\n" + bad, encoding="utf-8")
@@ -181,9 +186,15 @@ def test_neighbour_only_questions_load_but_are_not_training_pairs(corpus_copy: P
              {"quote": quote, "questions": ["x?"], "adapt": "no"}]
     (qdir / "micro-needling-overview.jsonl").write_text(
         "\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    # The asked questions (corpus/questions/asked/) load after the written ones, the same way.
+    shutil.rmtree(qdir / ASKED_DIR)
+    (qdir / ASKED_DIR).mkdir()
+    asked = {"quote": quote, "questions": ["what else do ppl call it"], "adapt": False}
+    (qdir / ASKED_DIR / "micro-needling-overview.jsonl").write_text(json.dumps(asked), encoding="utf-8")
     questions, warnings = load_questions(corpus_copy, load_corpus(corpus_copy))
     overview = [(q.question, q.adapt) for q in questions if q.doc_id == "micro-needling-overview"]
-    assert overview == [("other names?", True), ("is it called anything else", False)]
+    assert overview == [("other names?", True), ("is it called anything else", False),
+                        ("what else do ppl call it", False)]
     assert [q.question for q in training_questions(questions) if q.doc_id == "micro-needling-overview"] \
         == ["other names?"]
     assert any("micro-needling-overview.jsonl: 1 line(s) skipped" in w for w in warnings)

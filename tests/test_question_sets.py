@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import Corpus
+from bench.asked_data import asked_data
+from qa.config import ROOT
+from qa.corpus import ASKED_DIR, QUESTIONS_DIR, Corpus
+from qa.evaluate import SEARCH_DATA_SPLITS
+from qa.scope_data import NOT_COVERED_FILES, SCOPE_DIR
 
 DATA = Path(__file__).parent / "data"
 SETS = ["dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl", "dev5.jsonl", "dev6.jsonl", "dev7.jsonl",
@@ -65,3 +69,25 @@ def test_make_eval_finds_every_default_set() -> None:
 
     assert [p for p in DEFAULT_FILES if not p.is_file()] == []
     assert DEFAULT_FILES[-1].name == "triage_test.jsonl"
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_asked_search_data_is_what_the_generator_writes() -> None:
+    lines, not_covered = asked_data()
+    folder = ROOT / "corpus" / QUESTIONS_DIR / ASKED_DIR
+    assert {p.stem: _jsonl(p) for p in folder.glob("*.jsonl")} == lines, "run: python -m bench.asked_data"
+    assert _jsonl(SCOPE_DIR / NOT_COVERED_FILES[1]) == not_covered, "run: python -m bench.asked_data"
+
+
+def test_held_out_and_clean_splits_are_never_search_data() -> None:
+    clean = [n for n in SETS if n.removesuffix(".jsonl") not in SEARCH_DATA_SPLITS]
+    assert "test.jsonl" in clean and "dev31.jsonl" in clean and "dev30.jsonl" not in clean
+    searched = {q.strip().lower() for p in (ROOT / "corpus" / QUESTIONS_DIR / ASKED_DIR).glob("*.jsonl")
+                for line in _jsonl(p) for q in line["questions"]}
+    searched |= {x["question"].strip().lower() for x in _jsonl(SCOPE_DIR / NOT_COVERED_FILES[1])}
+    assert len(searched) > 1500
+    for name in clean:
+        assert not {it["question"].strip().lower() for it in items(name)} & searched, name

@@ -110,4 +110,4 @@ def test_written_questions_lift_the_sentence_that_answers(qa: QA, question: str,
     reads_them = {"asked_rank", "clause_asked"}
     ranking = tuple(0.0 if f in reads_them else x for f, x in zip(RANK_FEATURES, w.ranking, strict=True))
     without = Retriever(qa.data, replace(w, asked=0.0, asked_sentence=0.0, ranking=ranking))
-    assert ours <= 2 and first_rank(without) > ours
+    assert ours <= 3 and first_rank(without) > ours

@@ -8,6 +8,7 @@ from qa import QA
 from qa.corpus import load_corpus, load_questions
 from qa.query import Query
 from qa.scope import (
+    NAMES_UNCOVERED,
     asks_a_price,
     asks_a_rate,
     asks_a_wait_after_a_name,
@@ -79,9 +80,8 @@ def test_not_covered_examples_are_distinct_from_the_written_questions(qa: QA) ->
     "will my gym membership cover the cost of the sessions",
     # Make-up after the treatment: the articles only say scars take make-up to hide.
     "when can i wear foundation again after my session",
-    # Another procedure's own details, a price without a money word.
+    # Another procedure's own details.
     "how many days off work after a co2 laser on my cheeks",
-    "how much is one appointment usually, roughly",
 ])
 def test_questions_like_ones_the_articles_do_not_answer_are_not_answered(qa: QA, question: str) -> None:
     a = qa.ask(question)
@@ -89,22 +89,43 @@ def test_questions_like_ones_the_articles_do_not_answer_are_not_answered(qa: QA,
     assert qa.scope.nearest_margin(qa.retriever.analyse(question)) > qa.scope.t.not_covered_margin
 
 
+def test_a_price_near_in_wording_to_an_answerable_question_is_not_answered(qa: QA) -> None:
+    # "roughly how long is one appointment" is a real question the articles answer; the price
+    # pattern, not meaning alone, tells this one apart.
+    question = "how much is one appointment usually, roughly"
+    assert asks_a_price(question)
+    a = qa.ask(question)
+    assert a.status == "not_found" and not a.citations, a.answer
+
+
 @pytest.mark.parametrize("question", [
-    # (Session 17's not-covered examples on medicines' washouts took questions about when to
-    # start after isotretinoin past the margin alone.)
     "my derm wants me on isotretinoin first, then needling after?",
     "is minocycline going to be an issue before my needling session next week",
 ])
-def test_a_topical_word_and_a_meaning_that_both_lean_out_of_scope_agree(qa: QA, question: str) -> None:
-    # Neither reading alone is past its own threshold; together they are enough.
-    q = qa.retriever.analyse(question)
-    topic, margin = qa.scope.topic_features(q), qa.scope.nearest_margin(q)
-    t = qa.scope.t
-    assert t.leaning_topical < topic["strongest_topic"] <= t.clearly_topical
-    assert topic["topical_share"] <= t.max_topical_share
-    assert margin is not None and t.leaning_margin < margin <= t.not_covered_margin
+def test_a_medicine_planned_before_the_treatment_is_not_answered(qa: QA, question: str) -> None:
     a = qa.ask(question)
     assert a.status == "not_found" and not a.citations, a.answer
+
+
+@pytest.mark.parametrize(("margin", "covered"), [(0.05, False), (0.0, True)])
+def test_a_topical_word_and_a_meaning_that_both_lean_out_of_scope_agree(
+        qa: QA, monkeypatch: pytest.MonkeyPatch, margin: float, covered: bool) -> None:
+    # Neither reading alone is past its own threshold; together they are enough. (Session 17's
+    # real examples, medicines before the treatment, now pass the margin alone: since session 22
+    # the tuning splits' out-of-scope questions are not-covered examples.) The two readings are
+    # set here; the rest of the judgement is real.
+    question = "how many sessions will i need"
+    t = qa.scope.t
+    topic = {"strongest_topic": (t.leaning_topical + t.clearly_topical) / 2,
+             "topical_share": t.max_topical_share / 2}
+    assert t.leaning_margin < 0.05 <= t.not_covered_margin
+    monkeypatch.setattr(qa.scope, "topic_features", lambda q: dict(topic))
+    monkeypatch.setattr(qa.scope, "nearest_margin", lambda q, background=frozenset(): margin)
+    q = qa.retriever.analyse(question)
+    comp = qa.composer.compose(q, qa.retriever.search(q, k=5), budget=1000, personal=False)
+    verdict = qa.scope.judge(question, q, comp)
+    assert verdict.covered == covered, verdict
+    assert covered or verdict.reason == NAMES_UNCOVERED
 
 
 @pytest.mark.parametrize(("question", "status"), [
