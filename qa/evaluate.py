@@ -26,7 +26,7 @@ from .textnorm import normalize
 MAX_ANSWER_CHARS = 1200
 DEFAULT_FILES = [
     *(ROOT / "tests" / "data" / f"{name}.jsonl"
-      for name in ("dev", *(f"dev{i}" for i in range(2, 39)), "test")),
+      for name in ("dev", *(f"dev{i}" for i in range(2, 42)), "test")),
     # The tuning triage sets are also triage's labelled examples, so they ship in the package.
     *sorted(example_files(), key=lambda p: (len(p.name), p.name)),
     ROOT / "tests" / "data" / "triage_test.jsonl",

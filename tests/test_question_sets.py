@@ -20,7 +20,8 @@ SETS = ["dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl", "dev5.jsonl", "de
         "dev20.jsonl", "dev21.jsonl", "dev22.jsonl",
         "dev23.jsonl", "dev24.jsonl", "dev25.jsonl", "dev26.jsonl", "dev27.jsonl", "dev28.jsonl",
         "dev29.jsonl", "dev30.jsonl", "dev31.jsonl", "dev32.jsonl", "dev33.jsonl", "dev34.jsonl",
-        "dev35.jsonl", "dev36.jsonl", "dev37.jsonl", "dev38.jsonl", "test.jsonl"]
+        "dev35.jsonl", "dev36.jsonl", "dev37.jsonl", "dev38.jsonl", "dev39.jsonl", "dev40.jsonl",
+        "dev41.jsonl", "test.jsonl"]
 KINDS = {"factual", "paraphrase", "typo", "multi_doc", "disagreement", "followup", "personal",
          "out_of_scope", "adversarial", "urgent", "no_false_alarm"}
 
