@@ -20,7 +20,8 @@ from pathlib import Path
 from qa.config import ROOT
 from qa.corpus import ASKED_DIR, QUESTIONS_DIR, load_corpus
 from qa.evaluate import SEARCH_DATA_SPLITS, load_items
-from qa.scope_data import NOT_COVERED_FILES, SCOPE_DIR
+from qa.scope_data import NOT_COVERED_FILES, SCOPE_DIR, not_covered_questions
+from qa.store import write_atomic
 
 DATA = ROOT / "tests" / "data"
 
@@ -28,9 +29,7 @@ DATA = ROOT / "tests" / "data"
 def asked_data(corpus_dir: Path = ROOT / "corpus") -> tuple[dict[str, list[dict]], list[dict]]:
     """(lines per article for ``questions/asked/``, lines for ``not_covered_asked.jsonl``)."""
     docs = load_corpus(corpus_dir).by_id()
-    ours = {json.loads(line)["question"].strip().lower()
-            for line in (SCOPE_DIR / NOT_COVERED_FILES[0]).read_text(encoding="utf-8").splitlines()
-            if line.strip()}
+    ours = {q.strip().lower() for q in not_covered_questions(files=NOT_COVERED_FILES[:1])}
     by_quote: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     not_covered: list[dict] = []
     seen: set[str] = set()
@@ -52,9 +51,7 @@ def asked_data(corpus_dir: Path = ROOT / "corpus") -> tuple[dict[str, list[dict]
 
 
 def _write(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
 
 
 def main() -> None:

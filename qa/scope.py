@@ -152,10 +152,11 @@ _ASKS = re.compile(r"^\s*(?:(?:ok|okay|so|and|also|just|exactly|roughly|honestly
                    r"did(?=\s+(?:i|you|u|it|they|he|she|we|the|my|your|this|that|anyone|people)\b))\b"
                    r"|\b(?:whether|wondering if|wonder if)\b")
 _ALTERNATIVE = re.compile(r"\b(?:instead of|rather than)\b.*")
-_TOLD = re.compile(r"^\s*(?:had|did|got|tried|finished|stopped|quit|took|used to|went|been)\b")
+_PAST = r"(?:had|did|got|tried|finished|stopped|quit|took|used to|went|been)\b"
+_TOLD = re.compile(r"^\s*" + _PAST)
 # A clause that tells the asker's past ("did accutane years ago", "I took doxycycline as a teen").
-_HISTORY = re.compile(r"^\s*(?:i\s+|i've\s+|ive\s+)?(?:had|did|got|tried|finished|stopped|quit|took|used to|"
-                      r"went|been)\b|\b(?:ago|last year|years back|in the past|as a teen(?:ager)?)\b")
+_HISTORY = re.compile(r"^\s*(?:i\s+|i've\s+|ive\s+)?" + _PAST
+                      + r"|\b(?:ago|last year|years back|in the past|as a teen(?:ager)?)\b")
 _PERSON = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|id|my|me|we|our)\b")
 # Taking a medicine now makes the question about it ("I'm on Roaccutane at the moment, can I book
 # in?"): whether it is safe alongside is what the articles would have to say.

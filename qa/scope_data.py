@@ -52,9 +52,10 @@ def condition_names(directory: Path = SCOPE_DIR) -> frozenset[str]:
     return _listed_words(directory / CONDITIONS_FILE)
 
 
-def not_covered_questions(directory: Path = SCOPE_DIR) -> list[str]:
-    """Questions the articles do not answer."""
-    lines = [line for name in NOT_COVERED_FILES if (directory / name).is_file()
+def not_covered_questions(directory: Path = SCOPE_DIR,
+                          files: tuple[str, ...] = NOT_COVERED_FILES) -> list[str]:
+    """Questions the articles do not answer (from ``files`` that exist)."""
+    lines = [line for name in files if (directory / name).is_file()
              for line in (directory / name).read_text(encoding="utf-8").splitlines()]
     return [json.loads(line)["question"] for line in lines if line.strip()]
 

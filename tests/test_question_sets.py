@@ -26,9 +26,12 @@ KINDS = {"factual", "paraphrase", "typo", "multi_doc", "disagreement", "followup
          "out_of_scope", "adversarial", "urgent", "no_false_alarm"}
 
 
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def items(name: str) -> list[dict]:
-    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    return _jsonl(DATA / name)
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -70,10 +73,6 @@ def test_make_eval_finds_every_default_set() -> None:
 
     assert [p for p in DEFAULT_FILES if not p.is_file()] == []
     assert DEFAULT_FILES[-1].name == "triage_test.jsonl"
-
-
-def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_asked_search_data_is_what_the_generator_writes() -> None:
